@@ -370,8 +370,10 @@ def _set_field(tf: TaskFile, field: str, value: str, insert_quote: str = "") -> 
     lines = list(tf.lines)
     index = tf.front_matter.keys[key]
     line = lines[index]
-    pad = " " if slot.start == slot.end and not slot.quote else ""
-    token = _quote(value, slot.quote)
+    empty = slot.start == slot.end
+    # An empty value has no quoting of its own; take the one a new line would get.
+    token = _quote(value, insert_quote if empty else slot.quote)
+    pad = " " if empty else ""
     lines[index] = line[:slot.start] + pad + token + line[slot.end:]
     return _with_lines(tf, lines)
 

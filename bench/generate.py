@@ -287,7 +287,8 @@ def _log_entry(role: str, when: datetime, confirm: bool, extras: list[str],
 def _table(rng: random.Random) -> str:
     rows = ["| 模块 | 文件 | 状态 |", "| --- | --- | --- |"]
     for _ in range(rng.randint(3, 5)):
-        rows.append(f"| {rng.choice(MODULES)} | `{rng.choice(FILES)}` | {rng.choice(TABLE_STATES)} |")
+        module, path, state = rng.choice(MODULES), rng.choice(FILES), rng.choice(TABLE_STATES)
+        rows.append(f"| {module} | `{path}` | {state} |")
     return "\n".join(rows) + "\n"
 
 

@@ -1,0 +1,172 @@
+"""Measuring whole processes and looking at what they wrote."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+# Where each generator may put one page per task, most specific first.
+TASK_PAGE_PATTERNS = (
+    "ai/tasks/*/index.html", "ai/tasks/*.html", "tasks/*/index.html", "tasks/*.html",
+    "task/*/index.html", "task/*.html", "t/*/index.html", "t/*.html",
+)
+DOC_PAGE_PATTERNS = ("docs/*/index.html", "docs/*.html", "doc/*/index.html", "doc/*.html")
+# Files that hold the list of all tasks, when the generator writes them.
+LIST_FILES = ("tasks.json", "list/index.html", "tasks/index.html", "index.html")
+
+
+@dataclass
+class Run:
+    """One process run: wall time, peak resident memory, CPU time, exit code."""
+
+    seconds: float
+    max_rss_kb: int
+    cpu_seconds: float
+    returncode: int
+    log: Path
+    changed: int | None = None
+    """Output files written, added or removed by this run, when watched."""
+
+
+@dataclass
+class Measure:
+    """Repeated runs of one command, and why it stopped if it failed."""
+
+    runs: list[Run] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def best(self) -> Run | None:
+        """The fastest successful run (best-of-N is the least noisy figure)."""
+        ok = [run for run in self.runs if run.returncode == 0]
+        return min(ok, key=lambda run: run.seconds) if ok else None
+
+
+@dataclass
+class Output:
+    """What a generator wrote: page counts, sizes, list data."""
+
+    files: int
+    total_bytes: int
+    task_pattern: str | None
+    task_pages: list[Path]
+    doc_pages: int
+    list_files: dict[str, int]
+
+    @property
+    def avg_task_page(self) -> float:
+        sizes = [page.stat().st_size for page in self.task_pages]
+        return sum(sizes) / len(sizes) if sizes else 0.0
+
+
+def run_process(cmd: list[str], cwd: Path, log: Path, timeout: float) -> Run:
+    """Run *cmd* to completion; its own rusage comes from wait4, not a delta."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as sink:
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        timer = threading.Timer(timeout, _kill_group, (proc.pid,))
+        timer.start()
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - start
+        timer.cancel()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return Run(
+        seconds=seconds,
+        max_rss_kb=usage.ru_maxrss,
+        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        returncode=proc.returncode,
+        log=log,
+    )
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def repeat(cmd: list[str], cwd: Path, logs: Path, times: int, timeout: float,
+           before: Callable[[int], None] | None = None, watch: Path | None = None) -> Measure:
+    """Run *cmd* up to *times* times, calling *before(n)* first; stop at the first failure.
+
+    With *watch*, each run also counts the files it changed in that folder.
+    """
+    measure = Measure()
+    for n in range(1, times + 1):
+        if before is not None:
+            before(n)
+        stamps = snapshot(watch) if watch else {}
+        run = run_process(cmd, cwd, logs.with_name(f"{logs.name}-{n}.log"), timeout)
+        if watch:
+            run.changed = changed_files(stamps, snapshot(watch))
+        measure.runs.append(run)
+        if run.returncode != 0:
+            measure.error = (f"exit code {run.returncode}; last lines of {run.log}:\n"
+                             + tail(run.log))
+            break
+    return measure
+
+
+def tail(path: Path, lines: int = 12) -> str:
+    """The last lines of a log file."""
+    text = path.read_text(encoding="utf-8", errors="replace").rstrip("\n")
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def inspect_output(out: Path) -> Output:
+    """Count pages and sizes of a built site."""
+    files = [path for path in out.rglob("*") if path.is_file()]
+    pattern, task_pages = _best_pattern(out, TASK_PAGE_PATTERNS)
+    _, doc_pages = _best_pattern(out, DOC_PAGE_PATTERNS)
+    return Output(
+        files=len(files),
+        total_bytes=sum(path.stat().st_size for path in files),
+        task_pattern=pattern,
+        task_pages=task_pages,
+        doc_pages=len(doc_pages),
+        list_files=_list_files(out, files),
+    )
+
+
+def _best_pattern(out: Path, patterns: tuple[str, ...]) -> tuple[str | None, list[Path]]:
+    best: tuple[str | None, list[Path]] = (None, [])
+    for pattern in patterns:
+        listing = out / pattern.split("/*")[0] / "index.html"
+        pages = [page for page in out.glob(pattern) if page != listing]
+        if len(pages) > len(best[1]):
+            best = (pattern, sorted(pages))
+    return best
+
+
+def _list_files(out: Path, files: list[Path]) -> dict[str, int]:
+    found = {name: (out / name).stat().st_size for name in LIST_FILES if (out / name).is_file()}
+    for path in files:
+        if path.suffix in (".json", ".js"):
+            found[path.relative_to(out).as_posix()] = path.stat().st_size
+    return found
+
+
+def snapshot(out: Path) -> dict[str, tuple[int, int]]:
+    """Modification time and size of every file, to see what a rebuild rewrote."""
+    if not out.is_dir():
+        return {}
+    return {
+        path.relative_to(out).as_posix(): (path.stat().st_mtime_ns, path.stat().st_size)
+        for path in out.rglob("*") if path.is_file()
+    }
+
+
+def changed_files(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> int:
+    """How many files were written, added or removed between two snapshots."""
+    touched = sum(1 for name, stamp in after.items() if before.get(name) != stamp)
+    return touched + sum(1 for name in before if name not in after)

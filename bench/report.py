@@ -1,0 +1,275 @@
+"""The benchmark's Markdown report: one table per size, the machine, how to reproduce."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from measure import Measure, Output, Run
+
+if TYPE_CHECKING:
+    from run import SizeResult
+
+DASH = "—"
+
+
+def render(results: list[SizeResult], machine: dict[str, str], command: str) -> str:
+    """The whole report as Markdown."""
+    parts = [_intro()]
+    parts += [_size_section(result) for result in results]
+    parts.append(_setup_section())
+    parts.append(_machine_section(machine))
+    parts.append(_reproduce_section(command))
+    return "\n".join(parts)
+
+
+def _intro() -> str:
+    return (
+        "# Performance\n\n"
+        "How long `taskmon-site build` takes on synthetic task repositories, next to "
+        "Hugo and MkDocs building the same Markdown. Every figure below was measured by "
+        "`bench/run.py` in one run on the machine described at the end; nothing is "
+        "typed in by hand. Times are wall-clock times of the whole process (start-up "
+        "included), best of the runs shown. Peak memory is the peak resident set of the "
+        "build process (`ru_maxrss` from `wait4`); CPU time is user + system time.\n"
+    )
+
+
+# --- one size -------------------------------------------------------------------
+
+
+def _size_section(result: SizeResult) -> str:
+    lines = [
+        f"## {result.tasks:,} tasks",
+        "",
+        f"{result.tasks:,} task files and {result.docs:,} docs, "
+        f"{_size(result.source_bytes)} of Markdown; best of {result.repeat} "
+        f"run{'s' if result.repeat > 1 else ''}.",
+        "",
+    ]
+    lines += _figures_table(result)
+    lines += ["", _ratios(result), ""]
+    lines += _ours_notes(result)
+    lines += _failures(result)
+    lines += _all_runs(result)
+    return "\n".join(lines)
+
+
+def _figures_table(result: SizeResult) -> list[str]:
+    columns = [("taskmon-site", result.ours.get("cold"), result.ours_output),
+               ("Hugo", result.hugo, result.hugo_output),
+               ("MkDocs", result.mkdocs, result.mkdocs_output)]
+    if result.mkdocs_full_nav is not None:
+        columns.append(("MkDocs, default nav", result.mkdocs_full_nav,
+                        result.mkdocs_full_nav_output))
+    header = "| | " + " | ".join(name for name, _, _ in columns) + " |"
+    rule = "|---|" + "---:|" * len(columns)
+    rows = [
+        ("Cold build", [_seconds(m) for _, m, _ in columns]),
+        ("No-op rebuild", [_seconds(result.ours.get("noop"))] + [DASH] * (len(columns) - 1)),
+        ("Rebuild after editing one task",
+         [_seconds(result.ours.get("edit"))] + [DASH] * (len(columns) - 1)),
+        ("Peak memory (cold)", [_rss(m) for _, m, _ in columns]),
+        ("CPU time (cold)", [_cpu(m) for _, m, _ in columns]),
+        ("Task pages", [_pages(o) for _, _, o in columns]),
+        ("Average task page", [_avg_page(o) for _, _, o in columns]),
+        ("Whole output", [_whole(o) for _, _, o in columns]),
+    ]
+    return [header, rule] + [f"| {name} | " + " | ".join(cells) + " |" for name, cells in rows]
+
+
+def _ratios(result: SizeResult) -> str:
+    ours = _best(result.ours.get("cold"))
+    if ours is None:
+        return "No ratios: our cold build did not complete (see below)."
+    parts = []
+    for name, other in (("Hugo", result.hugo), ("MkDocs", result.mkdocs)):
+        theirs = _best(other)
+        ratio = f"**{ours.seconds / theirs.seconds:.2f}×**" if theirs else "(failed)"
+        parts.append(f"{name}: {ratio}")
+    return "Our cold build time ÷ theirs, from this run: " + "; ".join(parts) + "."
+
+
+def _ours_notes(result: SizeResult) -> list[str]:
+    lines = []
+    output = result.ours_output
+    if output is not None and output.list_files:
+        lines += ["List and index data in our output:", ""]
+        for name, size in sorted(output.list_files.items(), key=lambda item: -item[1])[:10]:
+            lines.append(f"- `{name}`: {_size(size)}")
+        lines.append("")
+    if result.checks:
+        lines += ["Checks on our output:", ""]
+        lines += [f"- {'ok' if ok else '**not ok**'}: {text}" for ok, text in result.checks]
+        lines.append("")
+    return lines
+
+
+def _failures(result: SizeResult) -> list[str]:
+    problems = []
+    if result.ours_error:
+        problems.append(("taskmon-site", result.ours_error))
+    for label, measure in (*((f"taskmon-site ({k})", m) for k, m in result.ours.items()),
+                           ("Hugo", result.hugo), ("MkDocs", result.mkdocs),
+                           ("MkDocs, default nav", result.mkdocs_full_nav)):
+        if measure is not None and measure.error:
+            problems.append((label, measure.error))
+    lines = []
+    for label, error in problems:
+        lines += [f"**{label} failed:**", "", "```text", error.strip(), "```", ""]
+    return lines
+
+
+def _all_runs(result: SizeResult) -> list[str]:
+    measures = [(f"taskmon-site {kind}", m) for kind, m in result.ours.items()]
+    measures += [("Hugo cold", result.hugo), ("MkDocs cold", result.mkdocs)]
+    if result.mkdocs_full_nav is not None:
+        measures.append(("MkDocs default nav cold", result.mkdocs_full_nav))
+    cells = [f"{label} {', '.join(f'{r.seconds:.2f}' for r in m.runs)}"
+             for label, m in measures if m.runs]
+    return [f"All runs, in seconds: {'; '.join(cells)}.", ""] if cells else []
+
+
+# --- formatting -----------------------------------------------------------------
+
+
+def _best(measure: Measure | None) -> Run | None:
+    return measure.best if measure is not None else None
+
+
+def _seconds(measure: Measure | None) -> str:
+    run = _best(measure)
+    if run is None:
+        return "failed" if measure is not None and measure.runs else DASH
+    return f"{run.seconds:.2f} s" if run.seconds >= 1 else f"{run.seconds * 1000:.0f} ms"
+
+
+def _rss(measure: Measure | None) -> str:
+    run = _best(measure)
+    return f"{run.max_rss_kb / 1024:.0f} MiB" if run else DASH
+
+
+def _cpu(measure: Measure | None) -> str:
+    run = _best(measure)
+    return f"{run.cpu_seconds:.2f} s" if run else DASH
+
+
+def _pages(output: Output | None) -> str:
+    return f"{len(output.task_pages):,}" if output else DASH
+
+
+def _avg_page(output: Output | None) -> str:
+    return _size(output.avg_task_page) if output and output.task_pages else DASH
+
+
+def _whole(output: Output | None) -> str:
+    return f"{_size(output.total_bytes)} in {output.files:,} files" if output else DASH
+
+
+def _size(n: float) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / 1024 / 1024:.1f} MiB"
+    return f"{n / 1024:.1f} KiB"
+
+
+# --- setup, machine, reproduction ----------------------------------------------
+
+
+def _setup_section() -> str:
+    return """## What each tool builds
+
+- **taskmon-site**: `taskmon-site build SRC -o OUT` on the generated tree as is
+  (its `taskmon.toml` names `ai/tasks/**/*.md` and `docs/**/*.md`). Cold: the cache
+  folder `SRC/.taskmon-cache` and `OUT` removed first. No-op: the same command
+  again. Edit: one line of one task's body changed, then the same command.
+- **Hugo**: a minimal site with the task and doc files copied under `content/`, one
+  `single.html` that renders each page's content and one `list.html` that links every
+  page; RSS, sitemap and taxonomies disabled. Code is highlighted at build time
+  (Chroma); links to `.md` files are left as they are (no render hook). Cold:
+  `public/`, `resources/` and the cache folder removed first; `hugo --quiet`.
+- **MkDocs**: the default theme and plugins (so a search index is built), the same
+  files under `docs_dir`, an index page linking every page, and `nav` holding just
+  that index page. MkDocs' default navigation lists every page on every page, which
+  makes output grow with the square of the page count; that variant ("default nav")
+  is measured only up to 1,000 tasks. MkDocs highlights code in the browser, not at
+  build time. Cold: `site/` removed; `mkdocs build -q`.
+"""
+
+
+def machine_info(root: Path, mkdocs: Path, taskmon: list[str] | None) -> dict[str, str]:
+    """Facts about this machine and the tools' versions."""
+    return {
+        "CPU": _cpu_model(),
+        "Cores": str(os.cpu_count()),
+        "RAM": _ram(),
+        "OS": platform.platform(),
+        "Python": platform.python_version(),
+        "taskmon-site": _taskmon_version(root, taskmon),
+        "Hugo": _first_line(["hugo", "version"]),
+        "MkDocs": _first_line([str(mkdocs), "--version"]).split(" from ")[0],
+        "Date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def _ram() -> str:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+    except OSError:
+        pass
+    return "unknown"
+
+
+def _first_line(cmd: list[str]) -> str:
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired):
+        return "not available"
+    text = (done.stdout or done.stderr).strip()
+    return text.splitlines()[0] if text else "not available"
+
+
+def _taskmon_version(root: Path, taskmon: list[str] | None) -> str:
+    if taskmon is None:
+        return "not installed"
+    try:
+        version = metadata.version("taskmon-site")
+    except metadata.PackageNotFoundError:
+        version = "unknown version"
+    commit = _first_line(["git", "-C", str(root), "rev-parse", "--short", "HEAD"])
+    dirty = _first_line(["git", "-C", str(root), "status", "--porcelain", "--",
+                         "taskmon_site"])
+    state = " with uncommitted changes in taskmon_site/" if dirty != "not available" else ""
+    return f"{version}, commit {commit}{state}"
+
+
+def _machine_section(machine: dict[str, str]) -> str:
+    rows = "\n".join(f"| {key} | {value} |" for key, value in machine.items())
+    return f"## Machine\n\n| | |\n|---|---|\n{rows}\n"
+
+
+def _reproduce_section(command: str) -> str:
+    return (
+        "## How to reproduce\n\n"
+        "From the repository root, with `taskmon-site` installed (`pip install -e .`) "
+        "and Hugo on the PATH (Debian: `apt-get install -y hugo`); MkDocs is installed "
+        "into `bench/work/venv-mkdocs` on first use:\n\n"
+        f"```sh\n{command}\n```\n\n"
+        "`python bench/run.py --quick` is a smoke run on 200 tasks. See `bench/README.md`.\n"
+    )

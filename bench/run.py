@@ -1,0 +1,352 @@
+"""Benchmark taskmon-site against Hugo and MkDocs on synthetic task repositories.
+
+Every build is timed as a whole process. Trees, sites and logs go to bench/work/.
+
+    python bench/run.py                  # 1,000 and 10,000 tasks; report on stdout
+    python bench/run.py --quick          # 200 tasks, one run each: a smoke test
+    python bench/run.py --write-doc      # also write docs/performance.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import generate
+import report
+from measure import Measure, Output, inspect_output, repeat
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+WORK = BENCH / "work"
+MKDOCS_VERSION = "1.6.1"
+# MkDocs' default navigation lists every page on every page: quadratic, so the
+# variant with it is only run on small trees.
+FULL_NAV_MAX_TASKS = 1000
+
+
+@dataclass
+class SizeResult:
+    """Everything measured on one generated tree."""
+
+    tasks: int
+    docs: int
+    source_bytes: int
+    repeat: int
+    ours: dict[str, Measure] = field(default_factory=dict)
+    ours_error: str | None = None
+    ours_output: Output | None = None
+    checks: list[tuple[bool, str]] = field(default_factory=list)
+    hugo: Measure = field(default_factory=Measure)
+    hugo_output: Output | None = None
+    mkdocs: Measure = field(default_factory=Measure)
+    mkdocs_output: Output | None = None
+    mkdocs_full_nav: Measure | None = None
+    mkdocs_full_nav_output: Output | None = None
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parse_args(argv)
+    taskmon = _taskmon_command(args.taskmon)
+    results = [bench_size(n, args, taskmon) for n in args.sizes]
+
+    command = "python bench/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    machine = report.machine_info(ROOT, _mkdocs_bin(), taskmon)
+    text = report.render(results, machine, command.strip())
+    if args.write_doc:
+        (ROOT / "docs").mkdir(exist_ok=True)
+        (ROOT / "docs" / "performance.md").write_text(text, encoding="utf-8")
+        print(f"wrote {ROOT / 'docs' / 'performance.md'}", file=sys.stderr)
+    print(text)
+
+
+def _parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000],
+                        help="task counts to generate (default: 1000 10000)")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 200 tasks, one run of everything")
+    parser.add_argument("--repeat", type=int, default=None,
+                        help="runs per measurement (default: 3 up to 1,000 tasks, else 1)")
+    parser.add_argument("--timeout", type=float, default=3600.0,
+                        help="seconds before one build is killed")
+    parser.add_argument("--taskmon", default=None,
+                        help="command that runs our CLI (default: taskmon-site on PATH)")
+    parser.add_argument("--write-doc", action="store_true", help="write docs/performance.md")
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.sizes, args.repeat = [200], args.repeat or 1
+    return args
+
+
+def _taskmon_command(given: str | None) -> list[str] | None:
+    if given:
+        return shlex.split(given)
+    found = shutil.which("taskmon-site")
+    return [found] if found else None
+
+
+def _repeat_for(tasks: int, args: argparse.Namespace) -> int:
+    if args.repeat:
+        return args.repeat
+    return 3 if tasks <= 1000 else 1
+
+
+def bench_size(tasks: int, args: argparse.Namespace, taskmon: list[str] | None) -> SizeResult:
+    """Generate a tree of *tasks* tasks and time the three generators on it."""
+    _log(f"== {tasks} tasks: generating")
+    src = generate.generate(tasks, WORK / f"src-{tasks}")
+    result = SizeResult(
+        tasks=tasks,
+        docs=len(list((src / "docs").glob("*.md"))),
+        source_bytes=sum(p.stat().st_size for p in src.rglob("*.md")),
+        repeat=_repeat_for(tasks, args),
+    )
+    # The other sites get a pristine copy before our rebuild-after-edit changes src.
+    hugo_site = prepare_hugo(src, tasks)
+    mkdocs_site = prepare_mkdocs(src, tasks)
+
+    bench_ours(result, src, taskmon, args.timeout)
+    bench_hugo(result, hugo_site, args.timeout)
+    bench_mkdocs(result, mkdocs_site, args.timeout)
+    return result
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+# --- taskmon-site ---------------------------------------------------------------
+
+
+def bench_ours(result: SizeResult, src: Path, taskmon: list[str] | None,
+               timeout: float) -> None:
+    """Cold build, no-op rebuild and rebuild after one edit, with output checks."""
+    if taskmon is None:
+        result.ours_error = "`taskmon-site` is not on PATH (install with `pip install -e .`)."
+        return
+    out = WORK / f"out-{result.tasks}" / "taskmon"
+    logs = WORK / "logs" / f"{result.tasks}-taskmon"
+    cmd = [*taskmon, "build", str(src), "-o", str(out)]
+
+    def clean(_: int) -> None:
+        shutil.rmtree(src / ".taskmon-cache", ignore_errors=True)
+        shutil.rmtree(out, ignore_errors=True)
+
+    _log(f"   taskmon-site: cold x{result.repeat}")
+    result.ours["cold"] = repeat(cmd, ROOT, logs / "cold", result.repeat, timeout, clean)
+    if result.ours["cold"].error:
+        return
+    result.ours_output = inspect_output(out)
+    result.checks = check_output(result, result.ours["cold"].runs[-1].log)
+
+    _log(f"   taskmon-site: no-op x{result.repeat}")
+    noop = repeat(cmd, ROOT, logs / "noop", result.repeat, timeout, watch=out)
+    result.ours["noop"] = noop
+    result.checks.append(_rewrite_check("no-op rebuild", noop, expected=0))
+
+    _log(f"   taskmon-site: edit x{result.repeat}")
+    edited = _task_to_edit(src)
+    edit = repeat(cmd, ROOT, logs / "edit", result.repeat, timeout,
+                  before=lambda n: edit_task(edited, n), watch=out)
+    result.ours["edit"] = edit
+    result.checks.append(_rewrite_check("rebuild after one edit", edit, expected=None))
+    if not edit.error:
+        result.checks.append(_edit_check(out, edit_marker(len(edit.runs))))
+
+
+def _task_to_edit(src: Path) -> Path:
+    tasks = sorted((src / "ai" / "tasks").glob("*.md"))
+    return tasks[len(tasks) // 2]
+
+
+def edit_marker(n: int) -> str:
+    return f"bench-edit-{n}"
+
+
+def edit_task(path: Path, n: int) -> None:
+    """Replace the line under '# 当前状态' with one naming edit *n*."""
+    lines = path.read_text(encoding="utf-8").split("\n")
+    at = lines.index("# 当前状态") + 1
+    lines[at] = f"基准测试第 {n} 次修改：{edit_marker(n)}。"
+    path.write_text("\n".join(lines), encoding="utf-8")
+
+
+def check_output(result: SizeResult, cold_log: Path) -> list[tuple[bool, str]]:
+    """What a reader would miss in our output: pages, tables, code, checklists, links."""
+    output = result.ours_output
+    assert output is not None
+    checks = [
+        (len(output.task_pages) == result.tasks,
+         f"{len(output.task_pages):,} task pages (`{output.task_pattern}`), "
+         f"expected {result.tasks:,}"),
+        (output.doc_pages == result.docs,
+         f"{output.doc_pages:,} doc pages, expected {result.docs:,}"),
+    ]
+    if output.task_pages:
+        checks += _page_checks(output.task_pages[0].read_text(encoding="utf-8"))
+    warnings = sum("warning" in line.lower() for line in cold_log.read_text(
+        encoding="utf-8", errors="replace").splitlines())
+    checks.append((warnings == 0, f"lines saying 'warning' in the cold build's log: {warnings:,}"))
+    return checks
+
+
+def _page_checks(html: str) -> list[tuple[bool, str]]:
+    highlighted = any(mark in html for mark in ('class="highlight"', 'class="codehilite"',
+                                                '<span class="k'))
+    md_links = html.count('.md"') + html.count(".md#")
+    return [
+        ("<table" in html, "a task page renders the Markdown table"),
+        ("<pre" in html, "a task page renders the fenced code block"),
+        (highlighted, "the code block is syntax-highlighted at build time"),
+        ('type="checkbox"' in html, "checklist items render as checkboxes"),
+        (md_links == 0, f"links to docs point at pages ({md_links} hrefs still end in .md)"),
+    ]
+
+
+def _rewrite_check(label: str, measure: Measure, expected: int | None) -> tuple[bool, str]:
+    counts = [run.changed for run in measure.runs if run.changed is not None]
+    if measure.error or not counts:
+        return (False, f"{label}: failed")
+    worst = max(counts)
+    ok = worst == expected if expected is not None else True
+    return (ok, f"{label} wrote, added or removed {worst:,} output files")
+
+
+def _edit_check(out: Path, marker: str) -> tuple[bool, str]:
+    pages = inspect_output(out).task_pages
+    found = any(marker in page.read_text(encoding="utf-8") for page in pages)
+    return (found, "the edited text appears in the rebuilt task page")
+
+
+# --- Hugo -----------------------------------------------------------------------
+
+HUGO_CONFIG = """\
+baseURL = "http://localhost/"
+title = "bench"
+disableKinds = ["taxonomy", "term", "RSS", "sitemap"]
+"""
+HUGO_SINGLE = """\
+<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{{ .File.BaseFileName }}</title></head>
+<body><main>{{ .Content }}</main></body></html>
+"""
+HUGO_LIST = """\
+<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{{ .Title }}</title></head>
+<body><ul>{{ range .Site.RegularPages }}
+<li><a href="{{ .RelPermalink }}">{{ .File.BaseFileName }}</a></li>{{ end }}
+</ul></body></html>
+"""
+
+
+def prepare_hugo(src: Path, tasks: int) -> Path:
+    """A minimal Hugo site whose content/ is a copy of the tree's Markdown."""
+    site = WORK / f"hugo-{tasks}"
+    shutil.rmtree(site, ignore_errors=True)
+    _copy_markdown(src, site / "content")
+    layouts = site / "layouts" / "_default"
+    layouts.mkdir(parents=True)
+    (site / "config.toml").write_text(HUGO_CONFIG, encoding="utf-8")
+    (layouts / "single.html").write_text(HUGO_SINGLE, encoding="utf-8")
+    (layouts / "list.html").write_text(HUGO_LIST, encoding="utf-8")
+    return site
+
+
+def _copy_markdown(src: Path, content: Path) -> None:
+    content.mkdir(parents=True)
+    shutil.copytree(src / "ai", content / "ai")
+    shutil.copytree(src / "docs", content / "docs")
+
+
+def bench_hugo(result: SizeResult, site: Path, timeout: float) -> None:
+    """Cold `hugo --quiet` builds: public/, resources/ and the cache removed first."""
+    hugo = shutil.which("hugo")
+    if hugo is None:
+        result.hugo.error = "`hugo` is not installed (`apt-get install -y hugo`)."
+        return
+
+    def clean(_: int) -> None:
+        for name in ("public", "resources", "cache"):
+            shutil.rmtree(site / name, ignore_errors=True)
+
+    _log(f"   hugo: cold x{result.repeat}")
+    cmd = [hugo, "--quiet", "--cacheDir", str(site / "cache")]
+    logs = WORK / "logs" / f"{result.tasks}-hugo"
+    result.hugo = repeat(cmd, site, logs / "cold", result.repeat, timeout, clean)
+    if not result.hugo.error:
+        result.hugo_output = inspect_output(site / "public")
+
+
+# --- MkDocs ---------------------------------------------------------------------
+
+
+def prepare_mkdocs(src: Path, tasks: int) -> Path:
+    """A minimal MkDocs project; its index page links every task and doc."""
+    site = WORK / f"mkdocs-{tasks}"
+    shutil.rmtree(site, ignore_errors=True)
+    _copy_markdown(src, site / "content")
+    pages = sorted(p.relative_to(site / "content").as_posix()
+                   for p in (site / "content").rglob("*.md"))
+    index = ["# Tasks and docs", ""] + [f"- [{Path(p).stem}]({p})" for p in pages]
+    (site / "content" / "index.md").write_text("\n".join(index) + "\n", encoding="utf-8")
+    base = "site_name: bench\ndocs_dir: content\n"
+    (site / "mkdocs.yml").write_text(base + "site_dir: site\nnav:\n  - index.md\n",
+                                     encoding="utf-8")
+    (site / "mkdocs-full-nav.yml").write_text(base + "site_dir: site-full-nav\n",
+                                              encoding="utf-8")
+    return site
+
+
+def _mkdocs_bin() -> Path:
+    return WORK / "venv-mkdocs" / "bin" / "mkdocs"
+
+
+def ensure_mkdocs() -> str | None:
+    """Install MkDocs into its own venv when missing; an error message on failure."""
+    if _mkdocs_bin().exists():
+        return None
+    venv = WORK / "venv-mkdocs"
+    _log(f"   installing mkdocs=={MKDOCS_VERSION} into {venv}")
+    steps = [[sys.executable, "-m", "venv", str(venv)],
+             [str(venv / "bin" / "pip"), "install", "-q", f"mkdocs=={MKDOCS_VERSION}"]]
+    for step in steps:
+        done = subprocess.run(step, capture_output=True, text=True)
+        if done.returncode != 0:
+            return f"could not install MkDocs: {' '.join(step)}\n{done.stderr[-2000:]}"
+    return None
+
+
+def bench_mkdocs(result: SizeResult, site: Path, timeout: float) -> None:
+    """Cold `mkdocs build -q` (site/ removed first); also the default-nav variant."""
+    error = ensure_mkdocs()
+    if error:
+        result.mkdocs.error = error
+        return
+    _log(f"   mkdocs: cold x{result.repeat}")
+    result.mkdocs = _mkdocs_runs(result, site, "mkdocs.yml", "site", timeout)
+    if not result.mkdocs.error:
+        result.mkdocs_output = inspect_output(site / "site")
+    if result.tasks <= FULL_NAV_MAX_TASKS:
+        _log(f"   mkdocs (default nav): cold x{result.repeat}")
+        full = _mkdocs_runs(result, site, "mkdocs-full-nav.yml", "site-full-nav", timeout)
+        result.mkdocs_full_nav = full
+        if not full.error:
+            result.mkdocs_full_nav_output = inspect_output(site / "site-full-nav")
+
+
+def _mkdocs_runs(result: SizeResult, site: Path, config: str, site_dir: str,
+                 timeout: float) -> Measure:
+    cmd = [str(_mkdocs_bin()), "build", "-q", "-f", config]
+    logs = WORK / "logs" / f"{result.tasks}-{Path(config).stem}"
+    return repeat(cmd, site, logs / "cold", result.repeat, timeout,
+                  lambda _: shutil.rmtree(site / site_dir, ignore_errors=True))
+
+
+if __name__ == "__main__":
+    main()

@@ -10,6 +10,7 @@ Every build is timed as a whole process. Trees, sites and logs go to bench/work/
 from __future__ import annotations
 
 import argparse
+import re
 import shlex
 import shutil
 import subprocess
@@ -144,6 +145,8 @@ def bench_ours(result: SizeResult, src: Path, taskmon: list[str] | None,
         return
     result.ours_output = inspect_output(out)
     result.checks = check_output(result, result.ours["cold"].runs[-1].log)
+    cache = src / ".taskmon-cache"
+    result.checks.append((cache.is_dir(), f"the cold build created the cache at `{cache.name}`"))
 
     _log(f"   taskmon-site: no-op x{result.repeat}")
     noop = repeat(cmd, ROOT, logs / "noop", result.repeat, timeout, watch=out)
@@ -199,13 +202,15 @@ def check_output(result: SizeResult, cold_log: Path) -> list[tuple[bool, str]]:
 def _page_checks(html: str) -> list[tuple[bool, str]]:
     highlighted = any(mark in html for mark in ('class="highlight"', 'class="codehilite"',
                                                 '<span class="k'))
-    md_links = html.count('.md"') + html.count(".md#")
+    doc_links = re.findall(r'href="([^"]*-design-[^"]*)"', html)
+    md_links = sum(1 for href in doc_links if re.search(r"\.md($|#)", href))
     return [
         ("<table" in html, "a task page renders the Markdown table"),
         ("<pre" in html, "a task page renders the fenced code block"),
         (highlighted, "the code block is syntax-highlighted at build time"),
         ('type="checkbox"' in html, "checklist items render as checkboxes"),
-        (md_links == 0, f"links to docs point at pages ({md_links} hrefs still end in .md)"),
+        (bool(doc_links) and md_links == 0,
+         f"links to docs point at pages ({len(doc_links)} doc links, {md_links} end in .md)"),
     ]
 
 

@@ -1,0 +1,77 @@
+"""Dates as task files write them: kept verbatim, parsed only to sort and compare.
+
+A value is never re-formatted for display; :func:`parse_when` gives a sortable
+``datetime`` and :func:`iso` an ISO 8601 string that keeps a date-only value a
+date (no time zone can shift it to the day before).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+_DATE_TIME = re.compile(
+    r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
+    r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$"
+)
+
+
+def parse_when(raw: str, tz: str = "") -> date | datetime | None:
+    """A date (date-only input) or datetime; None when it is not a date.
+
+    A datetime without an offset gets the site's time zone *tz* when one is set.
+    """
+    match = _DATE_TIME.match(raw or "")
+    if not match:
+        return None
+    year, month, day, hour, minute, second, frac, offset = match.groups()
+    try:
+        if hour is None:
+            return date(int(year), int(month), int(day))
+        micro = int((frac or "0").ljust(6, "0"))
+        value = datetime(int(year), int(month), int(day), int(hour), int(minute),
+                         int(second or 0), micro)
+    except ValueError:
+        return None
+    if offset:
+        return value.replace(tzinfo=_offset(offset))
+    return value.replace(tzinfo=ZoneInfo(tz)) if tz else value
+
+
+def _offset(text: str) -> timezone:
+    if text == "Z":
+        return timezone.utc
+    digits = text[1:].replace(":", "")
+    minutes = int(digits[:2]) * 60 + int(digits[2:])
+    return timezone(timedelta(minutes=-minutes if text[0] == "-" else minutes))
+
+
+def iso(value: date | datetime | None) -> str | None:
+    """ISO 8601; a date stays ``YYYY-MM-DD``."""
+    if value is None:
+        return None
+    return value.isoformat()
+
+
+def sort_key(value: date | datetime | None) -> float:
+    """Seconds since the epoch for ordering; undated values sort first."""
+    if value is None:
+        return float("-inf")
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.timestamp()
+
+
+def age_days(value: date | datetime | None, now: datetime) -> float | None:
+    """Days from *value* to *now* (an aware datetime)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime(value.year, value.month, value.day, tzinfo=now.tzinfo)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=now.tzinfo)
+    return (now - value).total_seconds() / 86400

@@ -1,0 +1,177 @@
+"""What a site is made of: tasks, docs, work-log entries, and their pages.
+
+Naming: ``src_uri`` is a source file's path relative to the source root with
+'/' separators; ``abs_src_path`` is the absolute filesystem path; ``url`` is a
+page's path relative to the site root ('/'-separated, never starting with '/').
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from taskmon_site.dates import iso
+from taskmon_site.markdown import Heading
+from taskmon_site.source import Problem
+
+
+@dataclass
+class ChecklistItem:
+    text: str
+    done: bool
+    #: 1-based line in the source file.
+    line: int
+    #: The sub-heading the item stands under (e.g. "完成项", "Hand-over"), if any.
+    group: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "done": self.done, "line": self.line, "group": self.group}
+
+
+@dataclass
+class Progress:
+    """Checklist progress: items done out of all items (nested ones count)."""
+
+    done: int = 0
+    total: int = 0
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+    def to_json(self) -> dict[str, int]:
+        return {"done": self.done, "total": self.total}
+
+
+@dataclass
+class WorkLogEntry:
+    """One ``## <role> (<date>)`` entry of a task's work log."""
+
+    #: Canonical role id, or None when the heading names no known role.
+    role: str | None
+    #: The role as written in the heading.
+    role_raw: str
+    #: The date as written in the heading.
+    when_raw: str
+    when: date | datetime | None
+    #: 1-based line of the heading in the source file.
+    line: int
+    anchor: str
+    summary: str = ""
+    items: list[ChecklistItem] = field(default_factory=list)
+
+    @property
+    def progress(self) -> Progress:
+        return Progress(sum(i.done for i in self.items), len(self.items))
+
+    @property
+    def handover(self) -> list[ChecklistItem]:
+        """Open items: what this entry hands to the next role."""
+        return [i for i in self.items if not i.done]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "role": self.role, "role_raw": self.role_raw, "when_raw": self.when_raw,
+            "when": iso(self.when), "line": self.line, "anchor": self.anchor,
+            "summary": self.summary, "progress": self.progress.to_json(),
+            "items": [i.to_json() for i in self.items],
+        }
+
+
+@dataclass
+class Section:
+    """A named part of a task body (description, current state, plan, …)."""
+
+    kind: str
+    heading: str
+    anchor: str
+    line: int
+    text: str
+
+
+@dataclass(eq=False)
+class Page:
+    """Anything that becomes one HTML page built from one source file."""
+
+    src_uri: str
+    abs_src_path: Path
+    url: str
+    title: str = ""
+    html: str = ""
+    toc: list[Heading] = field(default_factory=list)
+    #: src_uris of the tasks and docs this page links to or mentions.
+    references: set[str] = field(default_factory=set)
+    problems: list[Problem] = field(default_factory=list)
+    #: Plain text used for search and excerpts.
+    text: str = ""
+
+
+@dataclass(eq=False)
+class Task(Page):
+    id: str = ""
+    title_from: str = "id"
+    status: str | None = None
+    status_raw: str = ""
+    current_role: str | None = None
+    current_role_raw: str = ""
+    next_role: str | None = None
+    next_role_raw: str = ""
+    created_raw: str = ""
+    updated_raw: str = ""
+    completed_raw: str = ""
+    created: date | datetime | None = None
+    updated: date | datetime | None = None
+    completed: date | datetime | None = None
+    flow: str = ""
+    session: str = ""
+    labels: list[str] = field(default_factory=list)
+    priority: str = ""
+    dependencies: list[str] = field(default_factory=list)
+    #: Every front-matter (or preamble) key as written, in file order.
+    meta: dict[str, Any] = field(default_factory=dict)
+    #: Keys of ``meta`` that no canonical field took: shown, never dropped.
+    extra: dict[str, Any] = field(default_factory=dict)
+    #: The front matter text as written, for the "raw" view.
+    front_matter: str = ""
+    has_front_matter: bool = False
+    sections: dict[str, Section] = field(default_factory=dict)
+    worklog: list[WorkLogEntry] = field(default_factory=list)
+    items: list[ChecklistItem] = field(default_factory=list)
+    summary: str = ""
+    stale: bool = False
+
+    @property
+    def progress(self) -> Progress:
+        return Progress(sum(i.done for i in self.items), len(self.items))
+
+    @property
+    def last_entry(self) -> WorkLogEntry | None:
+        return self.worklog[-1] if self.worklog else None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "title": self.title, "url": self.url, "source": self.src_uri,
+            "status": self.status, "status_raw": self.status_raw,
+            "current_role": self.current_role, "current_role_raw": self.current_role_raw,
+            "next_role": self.next_role, "next_role_raw": self.next_role_raw,
+            "created": iso(self.created), "created_raw": self.created_raw,
+            "updated": iso(self.updated), "updated_raw": self.updated_raw,
+            "completed": iso(self.completed), "completed_raw": self.completed_raw,
+            "flow": self.flow, "session": self.session, "labels": self.labels,
+            "priority": self.priority, "dependencies": self.dependencies,
+            "stale": self.stale, "summary": self.summary,
+            "progress": self.progress.to_json(),
+            "sections": {k: s.heading for k, s in self.sections.items()},
+            "worklog": [e.to_json() for e in self.worklog],
+            "extra": self.extra, "meta": self.meta,
+            "references": sorted(self.references),
+            "problems": [p.to_json() for p in self.problems],
+        }
+
+
+@dataclass(eq=False)
+class Doc(Page):
+    #: Tasks that reference this doc, filled in when the site is indexed.
+    referenced_by: list[Task] = field(default_factory=list)

@@ -1,0 +1,297 @@
+"""Turning one source file into a :class:`Task` or a :class:`Doc`.
+
+A task is read from its front matter (or, in older files, ``key: value`` lines
+under the title) through the configured field mapping, then from its body: the
+named sections, the work-log entries and their checklists. Whatever cannot be
+read becomes a :class:`Problem` on the task; reading never raises for bad input.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any, Callable
+
+from markdown_it.token import Token
+
+from taskmon_site import vocab
+from taskmon_site.config import Config
+from taskmon_site.dates import parse_when
+from taskmon_site.markdown import RESOLVER, Heading, Markdown, headings
+from taskmon_site.model import ChecklistItem, Doc, Page, Section, Task, WorkLogEntry
+from taskmon_site.source import Parsed, Problem, decode, preamble_fields, split_front_matter
+
+#: Section headings (casefolded) → section kind.
+SECTION_KINDS: dict[str, str] = {
+    "任务描述": "description", "最初任务描述": "description", "当前任务": "description",
+    "项目概述": "description", "描述": "description", "任务": "description",
+    "description": "description", "task description": "description",
+    "overview": "description", "task": "description", "summary": "description",
+    "当前状态": "state", "状态": "state", "current state": "state", "state": "state",
+    "status": "state", "current status": "state",
+    "执行计划": "plan", "计划": "plan", "实施计划": "plan", "plan": "plan",
+    "execution plan": "plan", "implementation plan": "plan",
+    "下一步计划": "next", "下一步": "next", "next steps": "next", "next": "next",
+    "工作记录": "worklog", "工作日志": "worklog", "work log": "worklog",
+    "worklog": "worklog", "log": "worklog", "history": "worklog",
+    "相关文档": "related", "related docs": "related", "related documents": "related",
+    "评论": "comments", "comments": "comments",
+}
+
+#: Sub-headings of a work-log entry whose checklists are hand-over items.
+_ENTRY_HEADING = re.compile(
+    r"^(?P<role>[^()（）]*?)\s*[(（]\s*(?P<when>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
+    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)\s*[)）]\s*$"
+)
+_DATE_HEADING = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+_CHECK_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[([ xX])\]")
+_LIST_FIELDS = ("labels", "dependencies")
+_PLAIN_STRIP = re.compile(r"[`*_>#~|]|\[([^\]]*)\]\([^)]*\)")
+
+
+def section_kind(heading: str) -> str | None:
+    key = heading.strip().rstrip(":：").strip().casefold()
+    return SECTION_KINDS.get(key)
+
+
+def read_file(path: Path, src_uri: str) -> tuple[Parsed, str]:
+    """Decode and split a file; an unreadable file becomes an empty body + problem."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        problem = Problem(src_uri, f"cannot read: {exc.strerror}", None, "error")
+        return Parsed({}, "", 1, False, [problem]), ""
+    source = decode(data, src_uri)
+    parsed = split_front_matter(source.text, src_uri)
+    parsed.problems[:0] = source.problems
+    front = source.text[: len(source.text) - len(parsed.body)] if parsed.has_front_matter else ""
+    return parsed, front
+
+
+class Reader:
+    """Reads tasks and docs for one site; *resolver_for* gives each page's link resolver."""
+
+    def __init__(self, config: Config, resolver_for: Callable[[Page], Callable]) -> None:
+        self.config = config
+        self.markdown = Markdown(config.html)
+        self.resolver_for = resolver_for
+
+    def read_doc(self, doc: Doc) -> Doc:
+        parsed, _ = read_file(doc.abs_src_path, doc.src_uri)
+        doc.problems = list(parsed.problems)
+        tokens, heads = self._render(doc, parsed.body)
+        title = parsed.meta.get("title")
+        first_h1 = next((h.text for h in heads if h.level == 1), "")
+        doc.title = title if isinstance(title, str) and title else (
+            first_h1 or Path(doc.src_uri).stem)
+        doc.toc = [h for h in heads if 2 <= h.level <= 3]
+        doc.text = _plain_text(tokens)
+        return doc
+
+    def read_task(self, task: Task) -> Task:
+        parsed, front = read_file(task.abs_src_path, task.src_uri)
+        task.problems = list(parsed.problems)
+        task.has_front_matter = parsed.has_front_matter
+        task.front_matter = front.strip("\n")
+        meta = dict(parsed.meta)
+        if not parsed.has_front_matter:
+            meta = {k: v for k, (v, _) in preamble_fields(parsed.body).items()}
+        task.meta = meta
+        meta_title = self._apply_fields(task, meta)
+
+        tokens, heads = self._render(task, parsed.body)
+        body_lines = parsed.body.split("\n")
+        offset = parsed.body_line
+        self._read_sections(task, tokens, heads, offset)
+        task.items = _checklist(tokens, body_lines, heads, offset)
+        task.worklog = _worklog(task, heads, body_lines, offset, self.config.timezone)
+        task.toc = [h for h in heads if 1 <= h.level <= 2]
+        task.title, task.title_from = _title(task, meta_title, heads)
+        task.text = _plain_text(tokens)
+        desc = task.sections.get("description")
+        task.summary = _first_sentence(desc.text if desc else task.text)
+        return task
+
+    def _render(self, page: Page, body: str) -> tuple[list[Token], list[Heading]]:
+        page.references = set()
+        env: dict[str, Any] = {RESOLVER: self.resolver_for(page)}
+        tokens = self.markdown.parse(body, env)
+        heads = headings(tokens)
+        page.html = self.markdown.render(tokens, env)
+        return tokens, heads
+
+    def _apply_fields(self, task: Task, meta: dict[str, Any]) -> str:
+        """Set the canonical fields from *meta*; returns the title it gives, if any."""
+        taken: set[str] = set()
+
+        def get(name: str) -> Any:
+            for key in self.config.field_keys(name):
+                if key in meta:
+                    taken.add(key)
+                    return meta[key]
+            return None
+
+        raw_id = get("id")
+        task.id = _scalar(raw_id) or Path(task.src_uri).stem
+        task.status_raw = _scalar(get("status"))
+        task.status = self._canonical(task, "status", task.status_raw)
+        task.current_role_raw = _scalar(get("current_role"))
+        task.current_role = self._canonical(task, "role", task.current_role_raw)
+        task.next_role_raw = _scalar(get("next_role"))
+        task.next_role = self._canonical(task, "role", task.next_role_raw)
+        for name in ("created", "updated", "completed"):
+            raw = _scalar(get(name))
+            setattr(task, f"{name}_raw", raw)
+            setattr(task, name, self._date(task, name, raw))
+        task.flow = _scalar(get("flow"))
+        task.session = _scalar(get("session"))
+        task.priority = _scalar(get("priority"))
+        for name in _LIST_FIELDS:
+            setattr(task, name, _as_list(get(name)))
+        title = _scalar(get("title"))
+        task.extra = {k: v for k, v in meta.items() if k not in taken}
+        return title
+
+    def _canonical(self, task: Task, kind: str, raw: str) -> str | None:
+        if not raw:
+            return None
+        if kind == "status":
+            found = vocab.canonical_status(raw, self.config.statuses)
+        else:
+            found = vocab.canonical_role(raw, self.config.roles)
+        if found is None:
+            task.problems.append(Problem(task.src_uri, f"unknown {kind} {raw!r}"))
+        return found
+
+    def _date(self, task: Task, name: str, raw: str):
+        if not raw:
+            return None
+        when = parse_when(raw, self.config.timezone)
+        if when is None:
+            task.problems.append(Problem(task.src_uri, f"{name} date {raw!r} is not a date"))
+        return when
+
+    def _read_sections(self, task: Task, tokens: list[Token], heads: list[Heading],
+                       offset: int) -> None:
+        for i, head in enumerate(heads):
+            kind = section_kind(head.text)
+            if kind is None or kind in task.sections:
+                continue
+            end = _section_end(heads, i)
+            text = _plain_text(_tokens_between(tokens, head.line + 1, end))
+            task.sections[kind] = Section(kind, head.text, head.anchor, head.line + offset, text)
+
+
+def _scalar(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, dict)):
+        return ", ".join(str(v) for v in value) if isinstance(value, list) else str(value)
+    return str(value).strip()
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list):
+        return [str(v) for v in value]
+    return [v.strip() for v in str(value).split(",") if v.strip()]
+
+
+def _title(task: Task, meta_title: str, heads: list[Heading]) -> tuple[str, str]:
+    if meta_title:
+        return meta_title, "front matter"
+    for head in heads:
+        if head.level == 1 and section_kind(head.text) is None:
+            return head.text, "heading"
+    return task.id, "id"
+
+
+def _section_end(heads: list[Heading], index: int) -> int | None:
+    """0-based body line where the section of heads[index] ends (None: at the end)."""
+    level = heads[index].level
+    for later in heads[index + 1:]:
+        if later.level <= level:
+            return later.line
+    return None
+
+
+def _tokens_between(tokens: list[Token], start: int, end: int | None) -> list[Token]:
+    return [t for t in tokens if t.map and t.map[0] >= start and (end is None or t.map[0] < end)]
+
+
+def _plain_text(tokens: list[Token]) -> str:
+    parts = [t.content for t in tokens if t.type in ("inline", "fence", "code_block")]
+    text = " ".join(parts)
+    return re.sub(r"\s+", " ", _PLAIN_STRIP.sub(r"\1", text)).strip()
+
+
+def _first_sentence(text: str, limit: int = 160) -> str:
+    match = re.match(r"(.+?[。.!?！？])(\s|$)", text)
+    sentence = match.group(1) if match else text
+    return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
+
+
+def _checklist(tokens: list[Token], lines: list[str], heads: list[Heading],
+               offset: int) -> list[ChecklistItem]:
+    """Every ``- [x]`` / ``- [ ]`` item, nested ones included, with its group heading."""
+    items = []
+    for i, token in enumerate(tokens):
+        if token.type != "list_item_open" or "task-list-item" not in str(
+                token.attrGet("class") or ""):
+            continue
+        line = token.map[0] if token.map else 0
+        match = _CHECK_LINE.match(lines[line]) if line < len(lines) else None
+        inline = next((t for t in tokens[i:i + 3] if t.type == "inline"), None)
+        text = inline.content.strip() if inline else ""
+        group = next((h.text for h in reversed(heads) if h.line < line), "")
+        done = bool(match and match.group(1) in "xX")
+        items.append(ChecklistItem(text, done, line + offset, group))
+    return items
+
+
+def _worklog(task: Task, heads: list[Heading], lines: list[str], offset: int,
+             tz: str) -> list[WorkLogEntry]:
+    """Entries: ``<role> (<date>)`` headings anywhere; bare dates inside the work log."""
+    log_section = task.sections.get("worklog")
+    log_start = log_section.line - offset if log_section else None
+    log_index = next((i for i, h in enumerate(heads) if h.line == log_start), None)
+    log_end = _section_end(heads, log_index) if log_index is not None else None
+    entries = []
+    for i, head in enumerate(heads):
+        in_log = log_start is not None and head.line > log_start and (
+            log_end is None or head.line < log_end)
+        entry = _entry(head, in_log, tz)
+        if entry is None:
+            continue
+        end = _section_end(heads, i)
+        entry.line = head.line + offset
+        entry.items = [it for it in task.items
+                       if entry.line < it.line and (end is None or it.line < end + offset)]
+        entry.summary = _entry_summary(lines, head.line + 1, end)
+        entries.append(entry)
+    return entries
+
+
+def _entry(head: Heading, in_log: bool, tz: str) -> WorkLogEntry | None:
+    match = _ENTRY_HEADING.match(head.text)
+    if match:
+        raw_role = match.group("role").strip().rstrip(":：").strip()
+        role = vocab.canonical_role(raw_role) if raw_role else None
+        if role is None and not in_log:
+            return None
+        when = match.group("when")
+        return WorkLogEntry(role, raw_role, when, parse_when(when, tz), 0, head.anchor)
+    if in_log and _DATE_HEADING.match(head.text.strip()):
+        when = head.text.strip()
+        return WorkLogEntry(None, "", when, parse_when(when, tz), 0, head.anchor)
+    return None
+
+
+def _entry_summary(lines: list[str], start: int, end: int | None) -> str:
+    """The first prose line under an entry heading."""
+    for line in lines[start:end]:
+        text = line.strip()
+        if text and not text.startswith(("#", "-", "*", "|", "```", ">")) and not text[0].isdigit():
+            return _first_sentence(_PLAIN_STRIP.sub(r"\1", text))
+    return ""

@@ -1,0 +1,147 @@
+"""Indexing: everything read, turned into what the pages show.
+
+:func:`index_site` runs after every task and doc is read and before any page
+is rendered, so counts, the role × status matrix, backlinks and duplicate ids
+are computed over the complete site.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from taskmon_site import vocab
+from taskmon_site.config import Config
+from taskmon_site.dates import age_days, sort_key
+from taskmon_site.model import Doc, Task, WorkLogEntry
+from taskmon_site.source import Problem
+
+#: Statuses that are still moving and so can go stale.
+OPEN_STATUSES = ("pending", "in_progress", "paused", "review", "rework")
+RECENT_LIMIT = 12
+UNKNOWN = "unknown"
+
+
+@dataclass
+class Activity:
+    """A work-log entry with its task, for the dashboard's recent activity."""
+
+    task: Task
+    entry: WorkLogEntry
+
+
+@dataclass
+class Site:
+    """The whole site, indexed; the template context's ``site``."""
+
+    config: Config
+    built_at: datetime
+    #: Tasks in id order.
+    tasks: list[Task]
+    #: Docs in path order.
+    docs: list[Doc]
+    #: status id → number of tasks, in workflow order, "unknown" last.
+    counts: dict[str, int]
+    #: role id → status id → tasks whose current role it is.
+    holders: dict[str, dict[str, list[Task]]]
+    #: role id → status id → tasks whose next role it is.
+    next_holders: dict[str, dict[str, list[Task]]]
+    attention: list[Task]
+    recent: list[Task]
+    activity: list[Activity]
+    problems: list[Problem]
+    #: Site-level problems (duplicate ids …), besides those of single files.
+    site_problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def statuses(self) -> list[str]:
+        return [s for s in self.counts]
+
+    @property
+    def roles(self) -> list[str]:
+        return list(self.holders)
+
+
+def index_site(config: Config, tasks: dict[str, Task], docs: dict[str, Doc],
+               built_at: datetime) -> Site:
+    ordered = sorted(tasks.values(), key=lambda t: (t.id.casefold(), t.src_uri))
+    now = built_at.astimezone(ZoneInfo(config.timezone)) if config.timezone else built_at
+    for task in ordered:
+        task.stale = _is_stale(task, now, config.stale_days)
+
+    site_problems = _duplicate_ids(ordered)
+    _link_docs(ordered, docs)
+    file_problems = [p for page in [*ordered, *docs.values()] for p in page.problems]
+    return Site(
+        config=config,
+        built_at=built_at,
+        tasks=ordered,
+        docs=sorted(docs.values(), key=lambda d: d.src_uri),
+        counts=_counts(ordered),
+        holders=_matrix(ordered, "current_role"),
+        next_holders=_matrix(ordered, "next_role"),
+        attention=[t for t in ordered if t.status in vocab.ATTENTION_STATUSES or t.stale],
+        recent=sorted(ordered, key=lambda t: sort_key(t.updated), reverse=True)[:RECENT_LIMIT],
+        activity=_activity(ordered),
+        problems=file_problems + site_problems,
+        site_problems=site_problems,
+    )
+
+
+def _is_stale(task: Task, now: datetime, stale_days: int) -> bool:
+    if task.status not in OPEN_STATUSES or stale_days <= 0:
+        return False
+    age = age_days(task.updated or task.created, now)
+    return age is not None and age > stale_days
+
+
+def _duplicate_ids(tasks: list[Task]) -> list[Problem]:
+    by_id: dict[str, list[Task]] = defaultdict(list)
+    for task in tasks:
+        by_id[task.id].append(task)
+    problems = []
+    for task_id, same in by_id.items():
+        if len(same) > 1:
+            files = ", ".join(t.src_uri for t in same)
+            for task in same:
+                problem = Problem(task.src_uri, f"duplicate task id {task_id!r} (also in: "
+                                  f"{', '.join(t.src_uri for t in same if t is not task)})")
+                problems.append(problem)
+            del files
+    return problems
+
+
+def _link_docs(tasks: list[Task], docs: dict[str, Doc]) -> None:
+    for doc in docs.values():
+        doc.referenced_by = []
+    for task in tasks:
+        for src_uri in sorted(task.references):
+            if src_uri in docs:
+                docs[src_uri].referenced_by.append(task)
+
+
+def _counts(tasks: list[Task]) -> dict[str, int]:
+    found = Counter(t.status or UNKNOWN for t in tasks)
+    counts = {s: found.get(s, 0) for s in vocab.STATUS_IDS}
+    if found.get(UNKNOWN):
+        counts[UNKNOWN] = found[UNKNOWN]
+    return counts
+
+
+def _matrix(tasks: list[Task], attr: str) -> dict[str, dict[str, list[Task]]]:
+    roles = list(vocab.ROLE_IDS)
+    if any(getattr(t, attr) is None for t in tasks):
+        roles.append(UNKNOWN)
+    matrix: dict[str, dict[str, list[Task]]] = {
+        r: {s: [] for s in [*vocab.STATUS_IDS, UNKNOWN]} for r in roles}
+    for task in tasks:
+        matrix[getattr(task, attr) or UNKNOWN][task.status or UNKNOWN].append(task)
+    return matrix
+
+
+def _activity(tasks: list[Task]) -> list[Activity]:
+    entries = [Activity(t, e) for t in tasks for e in t.worklog if e.when is not None]
+    entries.sort(key=lambda a: sort_key(a.entry.when), reverse=True)
+    return entries[:RECENT_LIMIT]

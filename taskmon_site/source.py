@@ -1,0 +1,176 @@
+"""Reading source files: bytes → text → front matter + body, with problems.
+
+Nothing here raises on bad input: each reader returns what it could read and
+a list of :class:`Problem` naming the file and, where known, the line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+from frontmatter.default_handlers import YAMLHandler
+
+try:  # The C loader is several times faster; the pure-Python one is the fallback.
+    from yaml import CBaseLoader as _BaseLoader
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    from yaml import BaseLoader as _BaseLoader
+
+
+@dataclass
+class Problem:
+    """Something in a source file that could not be read as intended."""
+
+    src_uri: str
+    message: str
+    line: int | None = None
+    level: str = "warning"
+
+    def __str__(self) -> str:
+        where = f"{self.src_uri}:{self.line}" if self.line else self.src_uri
+        return f"{where}: {self.message}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.src_uri, "line": self.line, "message": self.message,
+                "level": self.level}
+
+
+@dataclass
+class SourceText:
+    """A decoded file: its text with LF line ends, and how it was stored."""
+
+    text: str
+    encoding: str
+    problems: list[Problem] = field(default_factory=list)
+
+
+def decode(data: bytes, src_uri: str) -> SourceText:
+    """Decode UTF-8 (BOM or not); fall back to GB18030 with a warning."""
+    encoding = "utf-8"
+    if data.startswith(b"\xef\xbb\xbf"):
+        data, encoding = data[3:], "utf-8-sig"
+    problems = []
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        try:
+            text = data.decode("gb18030")
+            encoding = "gb18030"
+            problems.append(Problem(src_uri, "not UTF-8; decoded as GB18030"))
+        except UnicodeDecodeError:
+            text = data.decode("utf-8", errors="replace")
+            line = data[: exc.start].count(b"\n") + 1
+            problems.append(Problem(src_uri, "not valid UTF-8; bad bytes replaced", line))
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return SourceText(text, encoding, problems)
+
+
+class _KeepAsWrittenLoader(_BaseLoader):  # type: ignore[misc, valid-type]
+    """Every scalar stays the string it was written as; duplicate keys are noted.
+
+    Ids like ``0012`` and dates like ``2025-02-23`` must not become numbers or
+    dates (the YAML 1.1 resolver would turn ``0012`` into 10).
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicates: list[tuple[str, int]] = []
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            key = key_node.value
+            if isinstance(key, str) and key in seen:
+                self.duplicates.append((key, key_node.start_mark.line))
+            seen.add(key)
+        return super().construct_mapping(node, deep=True)
+
+
+_YAML = YAMLHandler()
+
+
+@dataclass
+class Parsed:
+    """A Markdown file split into metadata and body."""
+
+    meta: dict[str, Any]
+    body: str
+    #: 1-based line number in the file where the body starts.
+    body_line: int
+    has_front_matter: bool
+    problems: list[Problem] = field(default_factory=list)
+
+
+def split_front_matter(text: str, src_uri: str) -> Parsed:
+    """Separate YAML front matter from the body; never raises."""
+    if not _YAML.detect(text):
+        return Parsed({}, text, 1, False)
+    try:
+        fm, body = _YAML.split(text)
+    except ValueError:
+        problem = Problem(src_uri, "front matter is not closed by a '---' line", 1, "error")
+        return Parsed({}, text, 1, False, [problem])
+    # fm begins right after the opening '---', so its line 0 is file line 1.
+    body_line = text[: len(text) - len(body)].count("\n") + 1
+    if body.startswith("\n"):
+        body, body_line = body[1:], body_line + 1
+    meta, problems = load_yaml(fm, src_uri)
+    return Parsed(meta, body, body_line, True, problems)
+
+
+def load_yaml(fm: str, src_uri: str) -> tuple[dict[str, Any], list[Problem]]:
+    """Front matter as a dict of strings/lists/dicts; problems carry file lines."""
+    try:
+        loader = _KeepAsWrittenLoader(fm)
+        try:
+            data = loader.get_single_data()
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as exc:
+        return {}, [_yaml_problem(exc, src_uri)]
+    problems = [
+        Problem(src_uri, f"duplicate front-matter key {key!r}; the last value is used",
+                line + 1)
+        for key, line in loader.duplicates
+    ]
+    if data is None:
+        return {}, problems
+    if not isinstance(data, dict):
+        problems.append(Problem(src_uri, "front matter is not a mapping of keys to values",
+                                2, "error"))
+        return {}, problems
+    return {str(k): v for k, v in data.items()}, problems
+
+
+def _yaml_problem(exc: yaml.YAMLError, src_uri: str) -> Problem:
+    """The YAML error at its file line, with where the broken construct began."""
+    mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context and context_mark is not None and context_mark.line + 1 != line:
+        reason += f" ({context} that starts on line {context_mark.line + 1})"
+    return Problem(src_uri, f"front matter is not valid YAML: {reason}", line, "error")
+
+
+_PREAMBLE_KEY = re.compile(r"^([A-Za-z_][\w-]*|[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z_]*)"
+                           r"\s*[:：]\s*(\S.*?)\s*$")
+
+
+def preamble_fields(body: str) -> dict[str, tuple[str, int]]:
+    """``key: value`` lines that older task files put under the title.
+
+    Only the lines before the first second-level heading are read; a trailing
+    ``# comment`` is dropped. Returns {key: (value, 0-based body line)}.
+    """
+    found: dict[str, tuple[str, int]] = {}
+    for number, line in enumerate(body.split("\n")):
+        if line.startswith("## ") or line.startswith("```"):
+            break
+        match = _PREAMBLE_KEY.match(line)
+        if match and not line.startswith("#"):
+            value = re.sub(r"\s+#\s.*$", "", match.group(2)).strip()
+            found.setdefault(match.group(1), (value, number))
+    return found

@@ -1,0 +1,85 @@
+"""Page URLs: safe, unique, relative — so a site works under any sub-path and from file://.
+
+Every page is a file (``tasks/<slug>.html``), never a folder index, because a
+browser opening the site from disk does not turn ``tasks/x/`` into its index.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from urllib.parse import quote, unquote
+
+from slugify import slugify
+
+_SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.\-]*:")
+
+#: Fixed pages of every site.
+INDEX_URL = "index.html"
+LIST_URL = "tasks/index.html"
+BOARD_URL = "board.html"
+DOCS_URL = "docs/index.html"
+PROBLEMS_URL = "problems.html"
+TASKS_JSON_URL = "tasks.json"
+
+
+def slug(text: str, fallback: str = "page") -> str:
+    """A lowercase, Unicode-keeping, filesystem- and URL-safe name."""
+    return slugify(text, allow_unicode=True, regex_pattern=r"[^\w\-]+") or fallback
+
+
+def unique(candidate: str, taken: set[str]) -> str:
+    """*candidate*, or *candidate*-2, -3 … when already taken (case-insensitively)."""
+    name, n = candidate, 1
+    while name.casefold() in taken:
+        n += 1
+        name = f"{candidate}-{n}"
+    taken.add(name.casefold())
+    return name
+
+
+def task_url(src_uri: str, taken: set[str]) -> str:
+    stem = posixpath.splitext(posixpath.basename(src_uri))[0]
+    return f"tasks/{unique(slug(stem, 'task'), taken)}.html"
+
+
+def doc_url(src_uri: str, taken: set[str]) -> str:
+    parts = posixpath.splitext(src_uri)[0].split("/")
+    path = "/".join(slug(p, "doc") for p in parts)
+    return f"docs/{unique(path, taken)}.html"
+
+
+def relative(target: str, from_url: str) -> str:
+    """The relative, percent-encoded link from page *from_url* to *target*."""
+    target, _, fragment = target.partition("#")
+    start = posixpath.dirname(from_url) or "."
+    rel = posixpath.relpath(target, start)
+    link = quote(rel, safe="/")
+    return f"{link}#{quote(fragment, safe='')}" if fragment else link
+
+
+def root_prefix(url: str) -> str:
+    """'../' repeated for each folder of *url*: the way back to the site root."""
+    return "../" * url.count("/")
+
+
+def link_target(href: str, from_src_uri: str) -> tuple[list[str], str] | None:
+    """Candidate repository paths for a link, and its '#fragment'.
+
+    A relative link is tried against the linking file's folder first, then
+    against the repository root (agents often write root-relative paths).
+    External links, in-page anchors and paths leaving the repository give None.
+    """
+    if not href or href.startswith(("#", "//")) or _SCHEME.match(href):
+        return None
+    path, _, fragment = href.partition("#")
+    path = unquote(path.split("?", 1)[0])
+    if not path:
+        return None
+    folder = posixpath.dirname(from_src_uri)
+    candidates = []
+    for base in (folder, ""):
+        joined = posixpath.normpath(posixpath.join(base, path.lstrip("/")))
+        if not joined.startswith("..") and joined not in candidates:
+            candidates.append(joined)
+    return candidates, fragment

@@ -611,8 +611,8 @@ def add_comment(
 
 
 def _comment_entry(tf: TaskFile, text: str, author: str | None, now: datetime) -> list[str]:
-    body = text.replace("\r\n", "\n").replace("\r", "\n").strip("\n").rstrip()
-    if not body.strip():
+    body = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not body:
         raise EditError(tf.path, "a comment needs some text")
     author = (author or "").strip()
     if "\n" in author or "\r" in author:

@@ -1,0 +1,254 @@
+"""Whole builds: the real corpus, links, URLs, themes, rebuilds, CLI and logs."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from conftest import CORPUS, REPO, task_by_id
+from taskmon_site.build import SiteBuilder
+from taskmon_site.cli import main
+from taskmon_site.config import load_config
+
+CORPUS_TOML = REPO / "tests" / "fixtures" / "ai-ppdb.toml"
+SEED = "task_20250222_231952_90755fe4"
+
+
+@pytest.fixture(scope="module")
+def corpus_site(tmp_path_factory) -> SiteBuilder:
+    out = tmp_path_factory.mktemp("corpus-out")
+    config = load_config(CORPUS, CORPUS_TOML, {"output": str(out)}, environ={})
+    builder = SiteBuilder(config)
+    builder.report = builder.build()
+    return builder
+
+
+def page_text(builder: SiteBuilder, url: str) -> str:
+    return (builder.output_dir / url).read_text(encoding="utf-8")
+
+
+def test_corpus_seed_task(corpus_site):
+    task = task_by_id(corpus_site, SEED)
+    assert (task.status, task.current_role, task.next_role) == ("in_progress", "planner",
+                                                                "executor")
+    assert [(e.role, e.when_raw) for e in task.worklog] == [
+        ("researcher", "2025-02-23 23:51"), ("researcher", "2025-02-23 23:52")]
+    html = page_text(corpus_site, task.url)
+    assert '<dd data-field="status"><span class="status status-in_progress">进行中</span>' in html
+    assert '<dd data-field="current_role"><span class="role role-planner">规划员</span>' in html
+    assert '<dd data-field="next_role"><span class="role role-executor">执行员</span>' in html
+    assert html.count('class="timeline-entry role-line-researcher"') == 2
+
+
+def test_corpus_lists_every_task_and_doc(corpus_site):
+    listing = page_text(corpus_site, "tasks/index.html")
+    assert 'href="../tasks/polyxscript_impl.html">PolyxScript 实现任务跟踪</a>' in listing
+    assert f'href="../tasks/{SEED}.html"' in listing
+    docs = sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.glob("docs/**/*.md"))
+    docs += sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.glob("ppx/**/*.md"))
+    assert [d.src_uri for d in corpus_site.site.docs] == sorted(docs)
+    nav = page_text(corpus_site, "docs/docs/ppx.html")
+    for doc in corpus_site.site.docs:
+        assert f'data-url="{doc.url}"' in nav
+    assert corpus_site.report.problems == 0
+
+
+def test_corpus_doc_mentioned_in_task_links_back(corpus_site):
+    task = page_text(corpus_site, f"tasks/{SEED}.html")
+    assert '<a href="../docs/docs/ppx.html">docs/ppx.md</a>' in task
+    doc = page_text(corpus_site, "docs/docs/ppx.html")
+    assert f'<a href="../../tasks/{SEED}.html">{SEED}</a>' in doc
+
+
+def test_corpus_tasks_json(corpus_site):
+    data = json.loads(page_text(corpus_site, "tasks.json"))
+    seed = next(t for t in data["tasks"] if t["id"] == SEED)
+    assert seed["created"] == "2025-02-23T23:51:07+08:00"
+    assert seed["created_raw"] == "2025-02-23 23:51:07"
+    assert seed["status"] == "in_progress" and seed["problems"] == []
+    assert data["counts"]["in_progress"] == 1 and data["counts"]["unknown"] == 1
+
+
+def test_dashboard_matrix_counts(corpus_site):
+    html = page_text(corpus_site, "index.html")
+    current = re.search(r'data-matrix="current">(.*?)</table>', html, re.S).group(1)
+    assert re.search(r'data-role="planner" data-status="in_progress"><a class="cell-count"[^>]*>1</a>',
+                     current)
+    nxt = re.search(r'data-matrix="next">(.*?)</table>', html, re.S).group(1)
+    assert re.search(r'data-role="executor" data-status="in_progress"><a class="cell-count"[^>]*>1</a>',
+                     nxt)
+
+
+def test_all_links_are_relative_and_resolve(corpus_site):
+    out = corpus_site.output_dir
+    for page in out.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        for href in re.findall(r'(?:href|src)="([^"#?]+)', html):
+            assert not href.startswith("/"), (page, href)
+            if href.startswith(("http:", "https:", "mailto:")):
+                continue
+            from urllib.parse import unquote
+            assert (page.parent / unquote(href)).exists(), (page, href)
+
+
+def test_links_between_tasks_and_docs(build_site):
+    files = {
+        "ai/tasks/a.md": "---\ntask_id: a\n---\nSee [design](../../docs/d.md#part-two), "
+                         "[b](b.md), [root](docs/d.md) and [web](https://example.com).\n",
+        "ai/tasks/b.md": "---\ntask_id: b\n---\n# B\n",
+        "docs/d.md": "# D\n## Part two\n",
+    }
+    builder = build_site(files)
+    html = (builder.output_dir / "tasks/a.html").read_text(encoding="utf-8")
+    assert '<a href="../docs/docs/d.html#part-two">design</a>' in html
+    assert '<a href="b.html">b</a>' in html
+    assert '<a href="../docs/docs/d.html">root</a>' in html
+    assert '<a href="https://example.com">web</a>' in html
+    assert [t.id for t in builder.site.docs[0].referenced_by] == ["a"]
+
+
+def test_unicode_and_space_file_names_get_safe_unique_urls(build_site):
+    files = {
+        "ai/tasks/测试 1.md": "---\ntask_id: 测试 1\n---\n",
+        "ai/tasks/测试-1.md": "---\ntask_id: other\n---\n",
+        "docs/设计 文档.md": "# 设计\n",
+    }
+    builder = build_site(files)
+    urls = sorted(t.url for t in builder.site.tasks)
+    assert urls == ["tasks/测试-1-2.html", "tasks/测试-1.html"]
+    assert builder.site.docs[0].url == "docs/docs/设计-文档.html"
+    listing = (builder.output_dir / "tasks/index.html").read_text(encoding="utf-8")
+    assert 'href="../tasks/%E6%B5%8B%E8%AF%95-1.html"' in listing
+    for url in urls:
+        assert (builder.output_dir / url).is_file()
+
+
+def test_user_theme_overrides_single_templates(build_site, tmp_path):
+    theme = tmp_path / "mytheme" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "problems.html").write_text("CUSTOM {{ site.problems|length }}")
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n"},
+                         {"theme": str(tmp_path / "mytheme")})
+    assert (builder.output_dir / "problems.html").read_text() == "CUSTOM 0"
+    assert "<!doctype html>" in (builder.output_dir / "index.html").read_text()
+
+
+def test_zh_ui_language(build_site):
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\nstatus: review\n---\n"},
+                         {"lang": "zh"})
+    html = (builder.output_dir / "index.html").read_text(encoding="utf-8")
+    assert '<html lang="zh-CN">' in html and "需要关注" in html and "待审核" in html
+
+
+def test_rebuild_updates_adds_and_removes(build_site):
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\nstatus: pending\n---\n# A\n",
+                          "ai/tasks/b.md": "---\ntask_id: b\n---\n# B\n"})
+    src, out = builder.config.source_dir, builder.output_dir
+    (src / "ai/tasks/a.md").write_text("---\ntask_id: a\nstatus: review\n---\n# A2\n")
+    report = builder.rebuild({src / "ai/tasks/a.md"})
+    assert report.full is False
+    assert "A2" in (out / "tasks/a.html").read_text()
+    assert builder.site.counts["review"] == 1
+    assert (out / "tasks/b.html").is_file()
+    (src / "ai/tasks/c.md").write_text("---\ntask_id: c\n---\n# C\n")
+    (src / "ai/tasks/b.md").unlink()
+    builder.rebuild({src / "ai/tasks/c.md", src / "ai/tasks/b.md"})
+    assert not (out / "tasks/b.html").exists()
+    assert (out / "tasks/c.html").is_file()
+    listing = (out / "tasks/index.html").read_text()
+    assert "C</a>" in listing and ">B</a>" not in listing
+    assert [t["id"] for t in json.loads((out / "tasks.json").read_text())["tasks"]] == ["a", "c"]
+
+
+def test_rebuild_renders_only_what_depends_on_the_change(build_site):
+    files = {f"ai/tasks/t{i}.md": f"---\ntask_id: t{i}\n---\n# T{i}\n" for i in range(20)}
+    files["docs/d.md"] = "# D\n"
+    builder = build_site(files)
+    src = builder.config.source_dir
+    (src / "ai/tasks/t5.md").write_text("---\ntask_id: t5\n---\n# T5 changed\n")
+    report = builder.rebuild({src / "ai/tasks/t5.md"})
+    # t5, its two neighbours (their prev/next titles changed) and the seven index files.
+    assert report.pages_rendered == 3 + 7
+
+
+def test_full_build_removes_pages_of_deleted_sources_only(build_site):
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n",
+                          "ai/tasks/b.md": "---\ntask_id: b\n---\n"})
+    out = builder.output_dir
+    (out / "mine.txt").write_text("user file")
+    (builder.config.source_dir / "ai/tasks/b.md").unlink()
+    SiteBuilder(builder.config).build()
+    assert not (out / "tasks/b.html").exists()
+    assert (out / "tasks/a.html").exists() and (out / "mine.txt").read_text() == "user file"
+
+
+def test_stale_tasks_need_attention(build_site, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01T00:00:00Z
+    files = {
+        "ai/tasks/old.md": "---\ntask_id: old\nstatus: in_progress\nupdated_at: '2025-12-01'\n---\n",
+        "ai/tasks/new.md": "---\ntask_id: new\nstatus: in_progress\nupdated_at: '2025-12-30'\n---\n",
+        "ai/tasks/done.md": "---\ntask_id: done\nstatus: completed\nupdated_at: '2025-01-01'\n---\n",
+    }
+    builder = build_site(files)
+    assert [t.id for t in builder.site.attention] == ["old"]
+    assert builder.site.built_at.isoformat() == "2026-01-01T00:00:00+00:00"
+
+
+# -- the command line ------------------------------------------------------------------
+
+
+def test_cli_builds_corpus_and_logs_summary(tmp_path, capsys):
+    code = main(["build", str(CORPUS), "--config", str(CORPUS_TOML), "-o", str(tmp_path / "o")])
+    assert code == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == f"Building site from {CORPUS.resolve()}"
+    assert re.fullmatch(r"Built 24 pages \(24 written\): 2 tasks, 10 docs, 0 problems in "
+                        r"\d+\.\d\d s", err[-1])
+
+
+def test_cli_strict_turns_warnings_into_exit_1(tmp_path, capsys):
+    src = tmp_path / "src" / "ai" / "tasks"
+    src.mkdir(parents=True)
+    (src / "x.md").write_text("---\ntask_id: x\nstatus: nonsense\n---\n")
+    args = ["build", str(tmp_path / "src"), "-o", str(tmp_path / "o")]
+    assert main(args) == 0
+    assert main(args + ["--strict"]) == 1
+    err = capsys.readouterr().err
+    assert "WARNING: ai/tasks/x.md: unknown status 'nonsense'" in err
+    assert "ERROR: 1 warnings and --strict is set" in err
+
+
+def test_cli_bad_config_exits_2_listing_every_problem(tmp_path, capsys):
+    (tmp_path / "taskmon.toml").write_text('lang = "fr"\nstale_days = "x"\n')
+    assert main(["build", str(tmp_path), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "lang: expected 'zh' or 'en', got 'fr'" in err
+    assert "stale_days: expected a whole number of days, got 'x'" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_cli_json_log_format(tmp_path, capsys):
+    src = tmp_path / "src" / "tasks"
+    src.mkdir(parents=True)
+    (src / "x.md").write_text("---\ntask_id: x\nstatus: [\n---\n")
+    assert main(["build", str(tmp_path / "src"), "-o", str(tmp_path / "o"),
+                 "--log-format", "json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    warning = next(r for r in lines if r["level"] == "WARNING")
+    assert warning["message"].startswith("tasks/x.md:4: front matter is not valid YAML")
+    assert lines[-1]["message"].startswith("Built ")
+
+
+def test_python_m_entry_point(tmp_path):
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-m", "taskmon_site", "build", str(CORPUS),
+                             "--config", str(CORPUS_TOML), "-o", str(tmp_path / "o"), "-q"],
+                            capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    assert (tmp_path / "o" / "index.html").is_file()

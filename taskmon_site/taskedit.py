@@ -23,7 +23,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
-from taskmon_site import vocab
+from taskmon_site import fields, vocab
 
 __all__ = [
     "ConflictError", "EditError", "EncodingError", "FrontMatterError",
@@ -82,9 +82,12 @@ class InvalidTaskIdError(EditError):
 
 # -- field names of the two front-matter variants ------------------------------
 
-#: Logical field -> (key in the Chinese variant, key in the English variant).
-FIELD_KEYS: dict[str, tuple[str | None, str | None]] = {
-    "task_id": ("任务ID", "task_id"),
+#: Keys the site reads for each canonical field; an edit finds existing values by these.
+_READ_KEYS = fields.PRESETS["workflow"]
+
+#: The key written where a field is absent: (Chinese variant, English variant).
+_WRITE_KEYS: dict[str, tuple[str | None, str | None]] = {
+    "id": ("任务ID", "task_id"),
     "session": (None, "session_id"),
     "flow": ("流程", "flow_file"),
     "current_role": ("当前角色", "current_role"),
@@ -94,10 +97,11 @@ FIELD_KEYS: dict[str, tuple[str | None, str | None]] = {
     "updated": ("更新", "updated_at"),
     "completed": ("完成", "completed_at"),
 }
-_FIELD_ORDER = tuple(FIELD_KEYS)
-_ZH_KEYS = frozenset(zh for zh, _ in FIELD_KEYS.values() if zh)
+_FIELD_ORDER = tuple(_WRITE_KEYS)
 _DATE_FIELDS = ("created", "updated", "completed")
+#: Any date in the workflow documents' own format, for files that show none.
 _DEFAULT_DATE = "2000-01-01 00:00:00"
+_CJK_RE = re.compile(r"[\u3400-\u9fff]")
 
 #: How a comment entry dates itself; minutes, like the work-log headings.
 COMMENT_DATE_FORMAT = "%Y-%m-%d %H:%M"
@@ -171,17 +175,18 @@ class TaskFile:
     def variant(self) -> str:
         """"zh" for Chinese front-matter keys, else "en"."""
         fm = self.front_matter
-        return "zh" if fm and any(k in _ZH_KEYS for k in fm.keys) else "en"
+        return "zh" if fm and any(_CJK_RE.search(k) for k in fm.keys) else "en"
 
     def key_for(self, field: str) -> str | None:
-        """The key this file uses for a logical field, or None when absent."""
+        """The key this file uses for a canonical field, or None when absent."""
         fm = self.front_matter
-        zh, en = FIELD_KEYS[field]
-        order = (zh, en) if self.variant == "zh" else (en, zh)
-        return next((k for k in order if fm and k in fm.keys), None)
+        zh, en = _WRITE_KEYS.get(field, (None, None))
+        preferred = (zh, en) if self.variant == "zh" else (en, zh)
+        candidates = (*preferred, *_READ_KEYS.get(field, ()))
+        return next((k for k in candidates if k and fm and k in fm.keys), None)
 
     def value(self, field: str) -> str | None:
-        """The decoded value of a logical field; None when absent or not a scalar."""
+        """The decoded value of a canonical field; None when absent or not a scalar."""
         key = self.key_for(field)
         slot = _slot(self, key) if key else None
         return slot.value if slot else None
@@ -379,7 +384,7 @@ def _set_field(tf: TaskFile, field: str, value: str, insert_quote: str = "") -> 
 
 
 def _insert_field(tf: TaskFile, field: str, value: str, quote: str) -> TaskFile:
-    zh, en = FIELD_KEYS[field]
+    zh, en = _WRITE_KEYS[field]
     key = zh if tf.variant == "zh" and zh else en or zh
     lines = list(tf.lines)
     lines.insert(_insert_index(tf, field), f"{key}: {_quote(value, quote)}{tf.newline}")
@@ -485,7 +490,7 @@ def _spelling_style(value: str | None) -> str | None:
             return "zh"
         if value == known.en and known.en != known.id:
             return "en"
-    if re.search(r"[\u3400-\u9fff]", value):
+    if _CJK_RE.search(value):
         return "zh"
     return "id"
 

@@ -233,6 +233,13 @@ def test_missing_updated_is_inserted_after_created_like_it():
     assert lines[7:10] == ["created_at: '2025-02-23'", "updated_at: '2025-03-01'", "---"]
 
 
+def test_keys_the_site_also_reads_are_edited_in_place():
+    text = "---\nid: t1\nstatus: pending\nupdated: 2025-02-23\n---\n"
+    tf = te.set_status(te.parse_task_bytes(text.encode()), "in_progress", now=NOW)
+    assert edited_text(tf) == "---\nid: t1\nstatus: in_progress\nupdated: 2025-03-01\n---\n"
+    assert tf.value("id") == "t1"
+
+
 def test_missing_chinese_updated_is_inserted_in_the_chinese_variant():
     text = ZH_TASK.replace('更新: "2025-02-24 09:30:00"\n', "")
     tf = te.set_status(te.parse_task_bytes(text.encode()), "paused", now=NOW)
@@ -268,7 +275,7 @@ def test_file_without_front_matter_gets_a_block_for_status():
 ])
 def test_front_matter_that_cannot_be_edited_surgically_is_refused(text, message):
     with pytest.raises(te.FrontMatterError, match=re.escape(message)):
-        te.set_status(te.parse_task_bytes(text.encode(), "t.md"), "in_progress", force=True, now=NOW)
+        te.set_status(te.parse_task_bytes(text.encode(), "t.md"), "pending", force=True, now=NOW)
 
 
 # -- handoff ---------------------------------------------------------------------------------
@@ -322,7 +329,8 @@ def test_handoff_refuses_unknown_roles(tmp_path):
 def test_comment_creates_an_english_section_at_the_end():
     tf = te.add_comment(te.parse_task_bytes(EN_TASK.encode()), "Looks good", "alice", now=NOW)
     expected = EN_TASK.replace("2025-02-23 23:52:30", "2025-03-01 10:20:30")
-    assert edited_text(tf) == expected + "\n# Comments\n\n- **2025-03-01 10:20** alice: Looks good\n"
+    entry = "- **2025-03-01 10:20** alice: Looks good\n"
+    assert edited_text(tf) == expected + "\n# Comments\n\n" + entry
 
 
 def test_comment_creates_a_chinese_section_for_chinese_keys():
@@ -350,7 +358,8 @@ def test_comment_entry_is_separated_from_a_following_heading():
 def test_comment_heading_inside_code_block_is_not_the_section():
     text = "---\nstatus: pending\n---\n```\n# Comments\n```\n"
     tf = te.add_comment(te.parse_task_bytes(text.encode()), "hi", now=NOW)
-    assert edited_text(tf).endswith("```\n# Comments\n```\n\n# Comments\n\n- **2025-03-01 10:20** hi\n")
+    fenced = "```\n# Comments\n```\n"
+    assert edited_text(tf).endswith(fenced + "\n# Comments\n\n- **2025-03-01 10:20** hi\n")
 
 
 def test_comment_on_crlf_file_without_final_newline_and_without_front_matter():
@@ -506,7 +515,7 @@ def test_create_task_writes_a_pending_task(tmp_path):
     assert re.fullmatch(r"task_20250301_102030_[0-9a-f]{8}\.md", path.name)
     tf = te.read_task_file(path)
     assert (tf.status, tf.current_role, tf.next_role) == ("pending", "researcher", "planner")
-    assert tf.value("task_id") == path.stem
+    assert tf.value("id") == path.stem
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~_umask()
     assert sorted(os.listdir(tmp_path)) == [path.name]
     te.write_task_file(te.set_status(tf, "in_progress", now=NOW))

@@ -227,7 +227,7 @@ def assert_other_keys_equal(before: dict, after: dict, changed: set[str]) -> Non
         {k: v for k, v in after.items() if k not in changed}
 
 
-# -- properties -------------------------------------------------------------------------------------
+# -- properties --------------------------------------------------------------------------
 
 @SETTINGS
 @given(doc=docs(), target=st.sampled_from(sorted(STATUSES)))

@@ -10,26 +10,28 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import multiprocessing
 import os
-import re
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
 
+from taskmon_site.cache import PageCache, content_hash, reading_key
 from taskmon_site.config import Config
 from taskmon_site.model import Doc, Page, Task
 from taskmon_site.reading import Reader
 from taskmon_site.render import Renderer
 from taskmon_site.site import Site, index_site
-from taskmon_site.source import Problem
-from taskmon_site.urls import doc_url, link_target, relative, task_url
+from taskmon_site.urls import doc_url, task_url
 
 log = logging.getLogger(__name__)
 
 MANIFEST = ".taskmon-manifest.json"
-_MENTION = re.compile(r"[\w.\-]+\.md\b")
+#: Below this many files to read, worker processes cost more than they save.
+PARALLEL_THRESHOLD = 200
 
 
 @dataclass
@@ -72,12 +74,14 @@ class SiteBuilder:
         self.docs: dict[str, Doc] = {}
         self.site: Site | None = None
         self._written: dict[str, str] = {}
-        self._mentions: dict[str, set[str]] = {}
         self._setup()
 
     def _setup(self) -> None:
-        self.reader = Reader(self.config, self._resolver_for)
+        self.urls: dict[str, str] = {}
+        self.reader = Reader(self.config, self.urls)
         self.renderer = Renderer(self.config)
+        folder = self.config.cache_dir
+        self.cache = PageCache(folder, reading_key(self.config))
 
     # -- the pipeline -------------------------------------------------------
 
@@ -91,8 +95,7 @@ class SiteBuilder:
         log.debug("Found %d tasks and %d docs", len(self.tasks), len(self.docs))
 
         # Read: front matter, sections, work logs; Markdown rendered to HTML.
-        for page in self._pages():
-            self._read(page)
+        self._read_all(list(self._pages()))
 
         # Index, render and write.
         report = self._finish(list(self._pages()), started, full=True)
@@ -117,10 +120,7 @@ class SiteBuilder:
         to_read = {self._src_uri(p) for p in changed} & after
         for src_uri in (after - before) | (before - after):
             to_read |= self._mentioning(src_uri)
-        for src_uri in to_read:
-            self._read(self.tasks.get(src_uri) or self.docs[src_uri])
-        for src_uri in before - after:
-            self._mentions.pop(src_uri, None)
+        self._read_all([self._page(u) for u in sorted(to_read)], use_cache=False)
 
         report = self._finish([self._page(u) for u in to_read], started, full=False)
         report.changed = sorted(self._src_uri(p) for p in changed)
@@ -176,49 +176,40 @@ class SiteBuilder:
 
     # -- reading ----------------------------------------------------------------
 
-    def _read(self, page: Page) -> None:
-        log.debug("Reading %s", page.src_uri)
-        if isinstance(page, Task):
-            self.reader.read_task(page)
+    def _read_all(self, pages: list[Page], use_cache: bool = True) -> None:
+        """Read *pages*: from the cache when still valid, else in worker processes."""
+        self.urls.clear()
+        self.urls.update({u: p.url for u, p in [*self.tasks.items(), *self.docs.items()]})
+        todo: list[tuple[Page, str]] = []
+        for page in pages:
+            digest = _file_hash(page.abs_src_path)
+            cached = self.cache.get(page.src_uri, digest, self.urls) if use_cache else None
+            if cached is not None:
+                self._replace(cached)
+            else:
+                todo.append((page, digest))
+        if use_cache and pages:
+            log.debug("Cache: %d hits, %d to read", len(pages) - len(todo), len(todo))
+
+        if len(todo) >= PARALLEL_THRESHOLD and _cpus() > 1:
+            done = read_in_workers(self.config, self.urls, [p for p, _ in todo])
         else:
-            self.reader.read_doc(page)
-        try:
-            raw = page.abs_src_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            raw = ""
-        self._mentions[page.src_uri] = {m.casefold() for m in _MENTION.findall(raw)}
+            done = [self.reader.read(page) for page, _ in todo]
+        for page, (_, digest) in zip(done, todo):
+            self._replace(page)
+            self.cache.put(page, digest, page.lookups)
+
+    def _replace(self, page: Page) -> None:
+        """Put a page read elsewhere (cache, worker) in place of its shell."""
+        pages = self.tasks if isinstance(page, Task) else self.docs
+        shell = pages[page.src_uri]
+        page.abs_src_path, page.url = shell.abs_src_path, shell.url
+        pages[page.src_uri] = page
 
     def _mentioning(self, src_uri: str) -> set[str]:
         """Pages whose text names the file *src_uri* (their links may now resolve)."""
         name = src_uri.rsplit("/", 1)[-1].casefold()
-        return {u for u, names in self._mentions.items()
-                if u in self.tasks or u in self.docs if any(n.endswith(name) for n in names)}
-
-    def _resolver_for(self, page: Page) -> Callable[[str], str | None]:
-        def resolve(href: str) -> str | None:
-            found = link_target(href, page.src_uri)
-            if found is None:
-                return None
-            candidates, fragment = found
-            for candidate in candidates:
-                target = self.tasks.get(candidate) or self.docs.get(candidate)
-                if target is not None:
-                    if target is not page:
-                        page.references.add(candidate)
-                    url = target.url + (f"#{fragment}" if fragment else "")
-                    return relative(url, page.url)
-            return self._repo_link(candidates, fragment)
-
-        return resolve
-
-    def _repo_link(self, candidates: list[str], fragment: str) -> str | None:
-        if not self.config.repo_url:
-            return None
-        for candidate in candidates:
-            if (self.config.source_dir / candidate).exists():
-                suffix = f"#{fragment}" if fragment else ""
-                return self.config.repo_url.rstrip("/") + "/" + candidate + suffix
-        return None
+        return {p.src_uri for p in self._pages() if name in p.mentions}
 
     # -- writing ----------------------------------------------------------------
 
@@ -314,6 +305,45 @@ class SiteBuilder:
             return True
         return any(rel.match(p) or _match_globstar(rel_text, p)
                    for p in self.config.tasks + self.config.docs)
+
+
+def _file_hash(path: Path) -> str:
+    try:
+        return content_hash(path.read_bytes())
+    except OSError:
+        return ""
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+# Worker processes: each builds its own Reader once, from the site's URL map.
+_worker_reader: Reader | None = None
+
+
+def _init_worker(config: Config, urls: dict[str, str]) -> None:
+    global _worker_reader
+    _worker_reader = Reader(config, urls)
+
+
+def _read_batch(pages: list[Page]) -> list[Page]:
+    assert _worker_reader is not None
+    return [_worker_reader.read(page) for page in pages]
+
+
+def read_in_workers(config: Config, urls: dict[str, str], pages: list[Page]) -> list[Page]:
+    """Read pages in one worker process per CPU; results come back in order."""
+    workers = _cpus()
+    size = max(8, min(64, len(pages) // (workers * 4) or 1))
+    batches = [pages[i:i + size] for i in range(0, len(pages), size)]
+    # forkserver: the preview server has threads running, which fork must not copy.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(workers, context, _init_worker, (config, urls)) as pool:
+        return [page for batch in pool.map(_read_batch, batches) for page in batch]
 
 
 def _static_prefix(pattern: str) -> str:

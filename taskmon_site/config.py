@@ -8,6 +8,7 @@ invalid values are collected and raised together in one :class:`ConfigError`.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import logging
 import os
 import sys
@@ -85,6 +86,8 @@ class Config:
     html: str = "escape"
     #: Links to repository files that are not pages go here (e.g. a forge's blob URL).
     repo_url: str = ""
+    #: Where read pages are cached between runs (None: no cache).
+    cache_dir: Path | None = None
     #: The config file that was read, if any.
     config_file: Path | None = None
 
@@ -163,14 +166,22 @@ KEYS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "stale_days": (_as_days, "stale_days"),
     "html": (_as_html, "html"),
     "repo_url": (_as_str, "repo_url"),
+    "cache": (_as_str, "cache_dir"),
     "fields": (lambda v: v, "fields"),
     "statuses": (lambda v: v, "statuses"),
     "roles": (lambda v: v, "roles"),
 }
 #: Keys whose values are folders, resolved against the config file's folder.
-PATH_KEYS = ("output", "theme")
+PATH_KEYS = ("output", "theme", "cache")
 #: Keys that are tables and can only be set in the config file.
 TABLE_KEYS = ("fields", "statuses", "roles")
+
+
+def default_cache_dir(source_dir: Path) -> Path:
+    """A per-repository folder under the user's cache (XDG), outside the repository."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    digest = hashlib.blake2b(str(source_dir).encode(), digest_size=8).hexdigest()
+    return Path(base) / "taskmon-site" / f"{source_dir.name}-{digest}"
 
 
 def did_you_mean(word: str, choices: list[str] | tuple[str, ...]) -> str:
@@ -226,7 +237,8 @@ def load_config(
         (env_overrides(os.environ if environ is None else environ), Path.cwd(), "environment"),
         ({k: v for k, v in (overrides or {}).items() if v is not None}, Path.cwd(), "flags"),
     ]
-    config = Config(source_dir=source_dir, config_file=config_file)
+    config = Config(source_dir=source_dir, config_file=config_file,
+                    cache_dir=default_cache_dir(source_dir))
     problems: list[str] = []
     for values, folder, origin in layers:
         _apply(config, values, folder, origin, problems)

@@ -106,6 +106,10 @@ class Page:
     problems: list[Problem] = field(default_factory=list)
     #: Plain text used for search and excerpts.
     text: str = ""
+    #: Link candidates this page looked up while being read → the URL found (or None).
+    lookups: dict[str, str | None] = field(default_factory=dict)
+    #: Lower-cased ``*.md`` file names the source mentions (links may resolve later).
+    mentions: set[str] = field(default_factory=set)
 
 
 @dataclass(eq=False)

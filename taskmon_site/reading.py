@@ -20,6 +20,7 @@ from taskmon_site.dates import parse_when
 from taskmon_site.markdown import RESOLVER, Heading, Markdown, headings
 from taskmon_site.model import ChecklistItem, Doc, Page, Section, Task, WorkLogEntry
 from taskmon_site.source import Parsed, Problem, decode, preamble_fields, split_front_matter
+from taskmon_site.urls import link_target, relative
 
 #: Section headings (casefolded) → section kind.
 SECTION_KINDS: dict[str, str] = {
@@ -54,6 +55,9 @@ def section_kind(heading: str) -> str | None:
     return SECTION_KINDS.get(key)
 
 
+_MENTION = re.compile(r"[\w.\-]+\.md\b")
+
+
 def read_file(path: Path, src_uri: str) -> tuple[Parsed, str]:
     """Decode and split a file; an unreadable file becomes an empty body + problem."""
     try:
@@ -68,13 +72,57 @@ def read_file(path: Path, src_uri: str) -> tuple[Parsed, str]:
     return parsed, front
 
 
-class Reader:
-    """Reads tasks and docs for one site; *resolver_for* gives each page's link resolver."""
+def mentions(text: str) -> set[str]:
+    """Lower-cased ``*.md`` names in a text: the files whose arrival may change its links."""
+    return {m.rsplit("/", 1)[-1].casefold() for m in _MENTION.findall(text)}
 
-    def __init__(self, config: Config, resolver_for: Callable[[Page], Callable]) -> None:
+
+def make_resolver(page: Page, urls: dict[str, str], config: Config) -> Callable:
+    """Map a link in *page* to the relative URL of the page built from its target.
+
+    Every candidate path looked up is recorded in ``page.lookups`` (so a cached
+    page can tell whether its links would still resolve the same), and every
+    page found in ``page.references``.
+    """
+
+    def resolve(href: str) -> str | None:
+        found = link_target(href, page.src_uri)
+        if found is None:
+            return None
+        candidates, fragment = found
+        for candidate in candidates:
+            url = urls.get(candidate)
+            page.lookups[candidate] = url
+            if url is not None:
+                if candidate != page.src_uri:
+                    page.references.add(candidate)
+                return relative(url + (f"#{fragment}" if fragment else ""), page.url)
+        return _repo_link(config, candidates, fragment)
+
+    return resolve
+
+
+def _repo_link(config: Config, candidates: list[str], fragment: str) -> str | None:
+    if not config.repo_url:
+        return None
+    for candidate in candidates:
+        # TODO: a file created later does not invalidate cached pages linking to it.
+        if (config.source_dir / candidate).exists():
+            suffix = f"#{fragment}" if fragment else ""
+            return config.repo_url.rstrip("/") + "/" + candidate + suffix
+    return None
+
+
+class Reader:
+    """Reads tasks and docs for one site; *urls* maps every page's src_uri to its URL."""
+
+    def __init__(self, config: Config, urls: dict[str, str]) -> None:
         self.config = config
         self.markdown = Markdown(config.html)
-        self.resolver_for = resolver_for
+        self.urls = urls
+
+    def read(self, page: Page) -> Page:
+        return self.read_task(page) if isinstance(page, Task) else self.read_doc(page)
 
     def read_doc(self, doc: Doc) -> Doc:
         parsed, _ = read_file(doc.abs_src_path, doc.src_uri)
@@ -114,7 +162,9 @@ class Reader:
 
     def _render(self, page: Page, body: str) -> tuple[list[Token], list[Heading]]:
         page.references = set()
-        env: dict[str, Any] = {RESOLVER: self.resolver_for(page)}
+        page.lookups = {}
+        page.mentions = mentions(body)
+        env: dict[str, Any] = {RESOLVER: make_resolver(page, self.urls, self.config)}
         tokens = self.markdown.parse(body, env)
         heads = headings(tokens)
         page.html = self.markdown.render(tokens, env)

@@ -44,7 +44,10 @@ def task_url(src_uri: str, taken: set[str]) -> str:
 
 
 def doc_url(src_uri: str, taken: set[str]) -> str:
+    """``docs/<path>.html``; a source already under ``docs/`` is not nested twice."""
     parts = posixpath.splitext(src_uri)[0].split("/")
+    if len(parts) > 1 and parts[0] == "docs":
+        parts = parts[1:]
     path = "/".join(slug(p, "doc") for p in parts)
     return f"docs/{unique(path, taken)}.html"
 

@@ -50,7 +50,7 @@ def test_corpus_lists_every_task_and_doc(corpus_site):
     docs = sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.glob("docs/**/*.md"))
     docs += sorted(p.relative_to(CORPUS).as_posix() for p in CORPUS.glob("ppx/**/*.md"))
     assert [d.src_uri for d in corpus_site.site.docs] == sorted(docs)
-    nav = page_text(corpus_site, "docs/docs/ppx.html")
+    nav = page_text(corpus_site, "docs/ppx.html")
     for doc in corpus_site.site.docs:
         assert f'data-url="{doc.url}"' in nav
     assert corpus_site.report.problems == 0
@@ -58,9 +58,9 @@ def test_corpus_lists_every_task_and_doc(corpus_site):
 
 def test_corpus_doc_mentioned_in_task_links_back(corpus_site):
     task = page_text(corpus_site, f"tasks/{SEED}.html")
-    assert '<a href="../docs/docs/ppx.html">docs/ppx.md</a>' in task
-    doc = page_text(corpus_site, "docs/docs/ppx.html")
-    assert f'<a href="../../tasks/{SEED}.html">{SEED}</a>' in doc
+    assert '<a href="../docs/ppx.html">docs/ppx.md</a>' in task
+    doc = page_text(corpus_site, "docs/ppx.html")
+    assert f'<a href="../tasks/{SEED}.html">{SEED}</a>' in doc
 
 
 def test_corpus_tasks_json(corpus_site):
@@ -103,9 +103,9 @@ def test_links_between_tasks_and_docs(build_site):
     }
     builder = build_site(files)
     html = (builder.output_dir / "tasks/a.html").read_text(encoding="utf-8")
-    assert '<a href="../docs/docs/d.html#part-two">design</a>' in html
+    assert '<a href="../docs/d.html#part-two">design</a>' in html
     assert '<a href="b.html">b</a>' in html
-    assert '<a href="../docs/docs/d.html">root</a>' in html
+    assert '<a href="../docs/d.html">root</a>' in html
     assert '<a href="https://example.com">web</a>' in html
     assert [t.id for t in builder.site.docs[0].referenced_by] == ["a"]
 
@@ -119,7 +119,7 @@ def test_unicode_and_space_file_names_get_safe_unique_urls(build_site):
     builder = build_site(files)
     urls = sorted(t.url for t in builder.site.tasks)
     assert urls == ["tasks/测试-1-2.html", "tasks/测试-1.html"]
-    assert builder.site.docs[0].url == "docs/docs/设计-文档.html"
+    assert builder.site.docs[0].url == "docs/设计-文档.html"
     listing = (builder.output_dir / "tasks/index.html").read_text(encoding="utf-8")
     assert 'href="../tasks/%E6%B5%8B%E8%AF%95-1.html"' in listing
     for url in urls:
@@ -252,3 +252,53 @@ def test_python_m_entry_point(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     assert (tmp_path / "o" / "index.html").is_file()
+
+
+# -- the cache between runs and worker processes ---------------------------------------
+
+
+def test_second_run_reads_from_cache_with_identical_output(build_site):
+    files = {f"ai/tasks/t{i}.md": f"---\ntask_id: t{i}\n---\n# T{i}\nsee docs/d.md\n"
+             for i in range(5)}
+    files["docs/d.md"] = "# D\n"
+    first = build_site(files)
+    before = {p: p.read_bytes() for p in first.output_dir.rglob("*") if p.is_file()}
+    second = SiteBuilder(first.config)
+    report = second.build()
+    assert (second.cache.hits, second.cache.misses) == (6, 0)
+    # Only the dashboard, build.js and tasks.json carry the build time.
+    assert report.pages_written == 3
+    after = {p: p.read_bytes() for p in first.output_dir.rglob("*") if p.is_file()}
+    assert after.keys() == before.keys()
+    changed = sorted(p.relative_to(first.output_dir).as_posix()
+                     for p in before if before[p] != after[p])
+    assert set(changed) <= {"index.html", "assets/build.js", "tasks.json"}
+
+
+def test_cached_page_is_reread_when_a_link_target_appears(build_site):
+    files = {"ai/tasks/a.md": "---\ntask_id: a\n---\n[later](../../docs/later.md)\n"}
+    first = build_site(files)
+    html = (first.output_dir / "tasks/a.html").read_text()
+    assert '<a href="../../docs/later.md">later</a>' in html
+    (first.config.source_dir / "docs").mkdir()
+    (first.config.source_dir / "docs/later.md").write_text("# Later\n")
+    second = SiteBuilder(first.config)
+    second.build()
+    assert second.cache.misses == 2  # the task (its link now resolves) and the new doc
+    html = (first.output_dir / "tasks/a.html").read_text()
+    assert '<a href="../docs/later.html">later</a>' in html
+
+
+def test_worker_processes_read_the_same_as_one_process(build_site, monkeypatch):
+    import taskmon_site.build as build_module
+
+    files = {f"ai/tasks/t{i:02}.md": f"---\ntask_id: t{i:02}\nstatus: review\n---\n"
+             f"# T{i}\n[next](t{i + 1:02}.md)\n- [x] a\n- [ ] b\n" for i in range(30)}
+    monkeypatch.setattr(build_module, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(build_module, "_cpus", lambda: 2)
+    parallel = build_site(files, {"cache": ""})
+    monkeypatch.setattr(build_module, "PARALLEL_THRESHOLD", 10_000)
+    serial = SiteBuilder(parallel.config, output_dir=parallel.output_dir.parent / "serial")
+    serial.build()
+    assert [t.to_json() for t in parallel.site.tasks] == [t.to_json() for t in serial.site.tasks]
+    assert parallel.site.tasks[3].references == {"ai/tasks/t04.md"}

@@ -128,14 +128,15 @@ class SiteBuilder:
 
     def _finish(self, read: list[Page], started: float, full: bool) -> BuildReport:
         # Index: counts, role × status matrix, backlinks, duplicates, problems.
-        old_site = self.site
         self.site = index_site(self.config, self.tasks, self.docs, build_time())
 
-        # Render: the pages that were read, plus everything they feed.
-        pages = self.renderer.render_site(self.site, read, old_site, full)
+        # Render: the pages whose inputs changed since they were last written.
+        if not self.renderer.page_keys:
+            self.renderer.page_keys = self._read_manifest()
+        pages = self.renderer.render_site(self.site, full, self._exists)
 
         # Write: only what changed on disk; remove pages whose source is gone.
-        written = self._write(pages, full)
+        written = self._write(pages)
         self._log_problems()
         return BuildReport(written, len(pages), len(self.tasks), len(self.docs),
                            len(self.site.problems), time.perf_counter() - started, [], full)
@@ -185,6 +186,7 @@ class SiteBuilder:
             digest = _file_hash(page.abs_src_path)
             cached = self.cache.get(page.src_uri, digest, self.urls) if use_cache else None
             if cached is not None:
+                cached.digest = digest
                 self._replace(cached)
             else:
                 todo.append((page, digest))
@@ -196,6 +198,7 @@ class SiteBuilder:
         else:
             done = [self.reader.read(page) for page, _ in todo]
         for page, (_, digest) in zip(done, todo):
+            page.digest = digest
             self._replace(page)
             self.cache.put(page, digest, page.lookups)
 
@@ -213,7 +216,10 @@ class SiteBuilder:
 
     # -- writing ----------------------------------------------------------------
 
-    def _write(self, pages: dict[str, str | bytes], full: bool) -> int:
+    def _exists(self, url: str) -> bool:
+        return (self.output_dir / url).is_file()
+
+    def _write(self, pages: dict[str, str | bytes]) -> int:
         out = self.output_dir
         out.mkdir(parents=True, exist_ok=True)
         written = 0
@@ -228,26 +234,34 @@ class SiteBuilder:
                 target.write_bytes(data)
                 written += 1
             self._written[url] = digest
-        self._remove_stale(set(pages) if full else None)
+        self._remove_stale()
         return written
 
-    def _remove_stale(self, produced: set[str] | None) -> None:
-        """Delete pages this tool wrote earlier whose source is gone; nothing else."""
-        manifest = self.output_dir / MANIFEST
+    def _read_manifest(self) -> dict[str, str]:
+        """url → render key of every page this tool wrote into the output folder."""
         try:
-            previous = set(json.loads(manifest.read_text(encoding="utf-8")))
+            data = json.loads((self.output_dir / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            previous = set()
-        if produced is None:
-            expected = self.renderer.expected_urls(self.site)
-            produced = (previous | set(self._written)) & expected
-        for url in sorted(previous - produced):
+            return {}
+        if isinstance(data, list):
+            return {url: "" for url in data if isinstance(url, str)}
+        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+    def _remove_stale(self) -> None:
+        """Delete pages this tool wrote earlier whose source is gone; nothing else."""
+        previous = self._read_manifest()
+        expected = self.renderer.expected_urls(self.site)
+        for url in sorted(set(previous) - expected):
             path = self.output_dir / url
             if path.is_file():
                 path.unlink()
                 log.debug("Removed %s", url)
             self._written.pop(url, None)
-        manifest.write_text(json.dumps(sorted(produced), ensure_ascii=False), encoding="utf-8")
+        keys = self.renderer.page_keys
+        manifest = {url: keys.get(url, "") for url in sorted(expected)}
+        self.renderer.page_keys = {u: k for u, k in keys.items() if u in expected}
+        (self.output_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False),
+                                                encoding="utf-8")
 
     # -- helpers ------------------------------------------------------------------
 

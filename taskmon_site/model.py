@@ -98,6 +98,8 @@ class Page:
     src_uri: str
     abs_src_path: Path
     url: str
+    #: Hash of the source file's bytes when it was read.
+    digest: str = ""
     title: str = ""
     html: str = ""
     toc: list[Heading] = field(default_factory=list)

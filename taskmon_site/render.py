@@ -7,12 +7,14 @@ with the number of tasks.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import pickle
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
@@ -21,8 +23,8 @@ from pygments.formatters import HtmlFormatter
 
 from taskmon_site import __version__, vocab
 from taskmon_site.config import Config
-from taskmon_site.dates import iso
-from taskmon_site.model import Doc, Page, Task
+from taskmon_site.dates import iso, sort_key
+from taskmon_site.model import Doc, Page, Task, WorkLogEntry
 from taskmon_site.site import UNKNOWN, Site
 from taskmon_site.urls import (BOARD_URL, DOCS_URL, INDEX_URL, LIST_URL, PROBLEMS_URL,
                                TASKS_JSON_URL, root_prefix)
@@ -32,13 +34,43 @@ log = logging.getLogger(__name__)
 BUILD_JS_URL = "assets/build.js"
 DATA_JS_URL = "assets/data.js"
 
+#: Characters of a task's text shipped to the browser for filtering.
+EXCERPT_CHARS = 160
+
+#: Columns of one task record in ``assets/data.js``, in order.
+RECORD_FIELDS = ("url", "id", "title", "status", "current", "next", "flow", "stamp",
+                 "created", "updated", "done", "total", "stale", "text")
+
+#: strings.toml keys the JavaScript layer uses; they reach it in one JSON block.
+JS_STRING_KEYS = (
+    "shown_of", "show_more", "no_matches", "new", "mark_read", "mark_all_read",
+    "changed_since", "search_needs_http", "search_no_index", "search_no_results",
+    "search_title_matches", "search_loading", "kind_task", "kind_doc", "theme_dark",
+    "theme_light", "unit_day", "unit_hour", "unit_minute", "just_now", "ago",
+    "moved_to", "sort_asc", "sort_desc", "updated_since_visit", "unknown",
+)
+
 
 @dataclass
 class Fragments:
-    """HTML rendered once per task and joined into the list and the board."""
+    """Rendered once per task: its list row, its board card, its data.js record."""
 
     row: str
     card: str
+    record: str
+
+
+def theme_key(config: Config) -> str:
+    """Changes whenever anything that shapes every page changes."""
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(repr((__version__, config.lang, config.title, config.base_url,
+                        config.stale_days)).encode("utf-8"))
+    for folder in config.theme_dirs:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                digest.update(path.relative_to(folder).as_posix().encode("utf-8"))
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
 
 
 def load_strings(theme_dirs: list[Path], lang: str) -> dict[str, str]:
@@ -78,45 +110,80 @@ class Renderer:
                   "docs": DOCS_URL, "problems": PROBLEMS_URL, "json": TASKS_JSON_URL,
                   "build_js": BUILD_JS_URL, "data_js": DATA_JS_URL},
         )
+        self.env.globals.update(ui_json=self._ui_json(), stamp=stamp, gaps=entry_gaps,
+                                duration=self.duration)
         self.env.filters.update(href=href, iso=iso, tojson_attr=_tojson_attr)
-        self._fragments: dict[str, Fragments] = {}
+        self.theme_key = theme_key(config)
+        #: url → key of the inputs each task/doc page was last written with.
+        self.page_keys: dict[str, str] = {}
+        self._fragments: dict[str, tuple[str, Fragments]] = self._load_fragments()
         self._doc_nav: tuple[Any, str] | None = None
-        self._backlinks: dict[str, tuple] = {}
-        self._neighbours: dict[str, tuple] = {}
 
     def label(self, term_id: str | None) -> str:
         if not term_id or term_id == UNKNOWN:
             return self.strings.get("unknown", "unknown")
         return vocab.label(term_id, self.config.lang)
 
+    def duration(self, seconds: float | None) -> str:
+        """A short, rounded length of time in the UI language: "3 d 4 h", "25 min"."""
+        if seconds is None or seconds < 0:
+            return ""
+        minutes = int(seconds // 60)
+        days, hours = minutes // 1440, minutes % 1440 // 60
+        if days:
+            parts = [(days, "unit_day")] + ([(hours, "unit_hour")] if hours and days < 7 else [])
+        elif hours:
+            parts = [(hours, "unit_hour")]
+        else:
+            parts = [(minutes % 60, "unit_minute")]
+        return " ".join(self.strings[key].replace("{n}", str(n)) for n, key in parts)
+
+    def _ui_json(self) -> Markup:
+        """Strings and settings for the JavaScript layer, safe inside a <script> block."""
+        data = {"lang": self.config.lang,
+                "strings": {k: self.strings.get(k, k) for k in JS_STRING_KEYS},
+                "statuses": list(vocab.STATUS_IDS), "roles": list(vocab.ROLE_IDS),
+                "labels": {i: self.label(i) for i in (*vocab.STATUS_IDS, *vocab.ROLE_IDS,
+                                                       UNKNOWN)}}
+        return Markup(script_json(data))
+
     # -- the whole site ---------------------------------------------------------
 
-    def render_site(self, site: Site, read: list[Page], old: Site | None,
-                    full: bool) -> dict[str, str | bytes]:
-        """Pages to write: url → content."""
-        pages: dict[str, str | bytes] = {}
-        nav_changed = self._refresh_doc_nav(site)
-        for page in read:
-            if isinstance(page, Task):
-                self._fragments[page.src_uri] = self._task_fragments(page)
-        live = {t.src_uri for t in site.tasks}
-        for gone in set(self._fragments) - live:
-            del self._fragments[gone]
+    def render_site(self, site: Site, full: bool,
+                    exists: Callable[[str], bool]) -> dict[str, str | bytes]:
+        """Pages to write: url → content.
 
-        was_read = set(read)
+        A task or doc page is rendered only when its key — its source, the links
+        it resolved, its neighbours or backlinks, the theme — differs from the
+        one it was last written with, or its file is missing (*exists*).
+        """
+        pages: dict[str, str | bytes] = {}
+        nav_key = self._refresh_doc_nav(site)
         neighbours = _neighbours(site.tasks)
-        keys = {t: _neighbour_key(*neighbours[t]) for t in site.tasks}
         for task in site.tasks:
-            if full or task in was_read or self._neighbours.get(task.src_uri) != keys[task]:
-                pages[task.url] = self.render_task(task, *neighbours[task], site=site)
-        self._neighbours = {t.src_uri: keys[t] for t in site.tasks}
+            prev_task, next_task = neighbours[task]
+            key = self._key(task.digest, sorted(task.lookups.items()), task.stale,
+                            _neighbour_key(prev_task, next_task))
+            if self._stale_page(task.url, key, exists):
+                pages[task.url] = self.render_task(task, prev_task, next_task, site=site)
+                self.page_keys[task.url] = key
         for doc in site.docs:
-            if full or nav_changed or doc in was_read or self._backlinks_changed(doc):
+            key = self._key(doc.digest, sorted(doc.lookups.items()), nav_key,
+                            _backlink_key(doc))
+            if self._stale_page(doc.url, key, exists):
                 pages[doc.url] = self.render_doc(site, doc)
+                self.page_keys[doc.url] = key
         pages.update(self.render_indexes(site))
         if full:
             pages.update(self.static_files())
         return pages
+
+    def _key(self, *parts: Any) -> str:
+        text = repr((self.theme_key, *parts)).encode("utf-8")
+        return hashlib.blake2b(text, digest_size=16).hexdigest()
+
+    def _stale_page(self, url: str, key: str, exists: Callable[[str], bool]) -> bool:
+        return self.page_keys.get(url) != key or not exists(url)
 
     def expected_urls(self, site: Site | None) -> set[str]:
         """Every URL the current site consists of (static files excluded)."""
@@ -128,7 +195,7 @@ class Renderer:
 
     def _index_urls(self) -> list[str]:
         return [INDEX_URL, LIST_URL, BOARD_URL, DOCS_URL, PROBLEMS_URL, TASKS_JSON_URL,
-                BUILD_JS_URL]
+                BUILD_JS_URL, DATA_JS_URL]
 
     # -- single pages -------------------------------------------------------------
 
@@ -142,17 +209,17 @@ class Renderer:
                           prev_task=prev_task, next_task=next_task, title=task.title)
 
     def render_doc(self, site: Site, doc: Doc) -> str:
-        self._backlinks[doc.src_uri] = _backlink_key(doc)
         nav = self._doc_nav[1] if self._doc_nav else ""
         root = root_prefix(doc.url)
         return self._page("doc.html", doc.url, site, doc=doc, body=Markup(doc.html),
                           doc_nav=Markup(nav.replace("@ROOT@", root)), title=doc.title)
 
     def render_indexes(self, site: Site) -> dict[str, str]:
-        rows = Markup("".join(self._fragments[t.src_uri].row for t in site.tasks))
+        self._refresh_fragments(site)
+        rows = Markup("".join(self._fragments[t.src_uri][1].row for t in site.tasks))
         cards: dict[str, list[str]] = {s: [] for s in site.counts}
         for task in site.tasks:
-            cards[task.status or UNKNOWN].append(self._fragments[task.src_uri].card)
+            cards[task.status or UNKNOWN].append(self._fragments[task.src_uri][1].card)
         columns = {s: Markup("".join(c)) for s, c in cards.items()}
         return {
             INDEX_URL: self._page("dashboard.html", INDEX_URL, site, title=""),
@@ -166,27 +233,77 @@ class Renderer:
                                      title=self.strings["problems"]),
             TASKS_JSON_URL: tasks_json(site),
             BUILD_JS_URL: build_js(site),
+            DATA_JS_URL: self.data_js(site),
         }
 
+    def data_js(self, site: Site) -> str:
+        """What the list, board and dashboard scripts filter, sort and mark, as a script.
+
+        A script, not fetched JSON, so it loads from file:// too. Each task is one
+        record rendered with its fragments, in list order.
+        """
+        head = {"builtAt": site.built_at.isoformat(), "fields": RECORD_FIELDS,
+                "docs": [[d.url, d.title, d.src_uri] for d in site.docs]}
+        records = ",\n".join(self._fragments[t.src_uri][1].record for t in site.tasks)
+        return (f"window.TASKMON_DATA = {script_json(head)[:-1]},\n"
+                f'"tasks": [\n{records}\n]}};\n')
+
     # -- shared fragments -----------------------------------------------------------
+
+    def _refresh_fragments(self, site: Site) -> None:
+        """Render the list row and board card of each task whose inputs changed."""
+        fresh: dict[str, tuple[str, Fragments]] = {}
+        changed = False
+        for task in site.tasks:
+            key = self._key(task.digest, task.stale, task.url)
+            old = self._fragments.get(task.src_uri)
+            if old is None or old[0] != key:
+                old, changed = (key, self._task_fragments(task)), True
+            fresh[task.src_uri] = old
+        changed = changed or len(fresh) != len(self._fragments)
+        self._fragments = fresh
+        if changed:
+            self._save_fragments()
+
+    def _fragment_file(self) -> Path | None:
+        folder = self.config.cache_dir
+        return folder / f"fragments-{self.theme_key}.pickle" if folder else None
+
+    def _load_fragments(self) -> dict[str, tuple[str, Fragments]]:
+        path = self._fragment_file()
+        try:
+            with path.open("rb") as fh:  # type: ignore[union-attr]
+                data = pickle.load(fh)
+            return data if isinstance(data, dict) else {}
+        except (AttributeError, OSError, pickle.PickleError, EOFError, ImportError, TypeError):
+            return {}
+
+    def _save_fragments(self) -> None:
+        path = self._fragment_file()
+        if path is None:
+            return
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(".tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump(self._fragments, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            tmp.replace(path)
+        except OSError as exc:
+            log.debug("Cannot save fragments: %s", exc)
 
     def _task_fragments(self, task: Task) -> Fragments:
         row = self.env.get_template("_row.html").render(task=task, root=root_prefix(LIST_URL))
         card = self.env.get_template("_card.html").render(task=task,
                                                           root=root_prefix(BOARD_URL))
-        return Fragments(row, card)
+        return Fragments(row, card, script_json(task_record(task)))
 
-    def _refresh_doc_nav(self, site: Site) -> bool:
-        """Render the docs navigation once; True when it differs from the last one."""
+    def _refresh_doc_nav(self, site: Site) -> tuple:
+        """Render the docs navigation once per build; returns what it depends on."""
         key = tuple((d.url, d.title) for d in site.docs)
-        if self._doc_nav and self._doc_nav[0] == key:
-            return False
-        html = self.env.get_template("_doc_nav.html").render(docs=site.docs, root="@ROOT@")
-        self._doc_nav = (key, html)
-        return True
-
-    def _backlinks_changed(self, doc: Doc) -> bool:
-        return self._backlinks.get(doc.src_uri) != _backlink_key(doc)
+        if not self._doc_nav or self._doc_nav[0] != key:
+            html = self.env.get_template("_doc_nav.html").render(docs=site.docs, root="@ROOT@")
+            self._doc_nav = (key, html)
+        return key
 
     # -- static files -----------------------------------------------------------------
 
@@ -233,6 +350,49 @@ def _tojson_attr(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+def script_json(value: Any) -> str:
+    """JSON that cannot end a <script> element or start markup, whatever it contains."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+
+
+def stamp(task: Task) -> str:
+    """The value a browser remembers to tell whether a task changed since it was opened."""
+    return task.updated_raw or task.created_raw or ""
+
+
+def task_record(task: Task) -> list[Any]:
+    """One task for the browser, in :data:`RECORD_FIELDS` order."""
+    desc = task.sections.get("description")
+    text = " ".join((desc.text if desc else task.text).split())[:EXCERPT_CHARS]
+    progress = task.progress
+    return [task.url, task.id, task.title, task.status or UNKNOWN,
+            task.current_role or UNKNOWN, task.next_role or UNKNOWN, task.flow, stamp(task),
+            _epoch(task.created), _epoch(task.updated or task.created), progress.done,
+            progress.total, int(task.stale), " ".join([text, *task.labels])]
+
+
+def _epoch(value: Any) -> int | None:
+    key = sort_key(value)
+    return None if key == float("-inf") else int(key)
+
+
+def entry_gaps(worklog: list[WorkLogEntry]) -> list[float | None]:
+    """Seconds from the previous work-log entry to each entry (None for the first)."""
+    gaps: list[float | None] = [None]
+    for before, entry in zip(worklog, worklog[1:]):
+        if before.when is None or entry.when is None:
+            gaps.append(None)
+        else:
+            gaps.append(_seconds_between(before.when, entry.when))
+    return gaps
+
+
+def _seconds_between(start: Any, end: Any) -> float:
+    return sort_key(end) - sort_key(start)
+
+
 def tasks_json(site: Site) -> str:
     """Every task with every field, ISO dates and problems — for machines."""
     data = {
@@ -244,7 +404,7 @@ def tasks_json(site: Site) -> str:
                   "referenced_by": [t.id for t in d.referenced_by]} for d in site.docs],
         "problems": [p.to_json() for p in site.problems],
     }
-    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
 
 
 def build_js(site: Site) -> str:

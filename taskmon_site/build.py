@@ -24,7 +24,9 @@ from taskmon_site.config import Config
 from taskmon_site.model import Doc, Page, Task
 from taskmon_site.reading import Reader
 from taskmon_site.render import Renderer
+from taskmon_site.logs import REPEAT_LIMIT
 from taskmon_site.site import Site, index_site
+from taskmon_site.source import Problem
 from taskmon_site.urls import doc_url, task_url
 
 log = logging.getLogger(__name__)
@@ -287,8 +289,15 @@ class SiteBuilder:
         return any(t == p or t in p.parents for p in changed for t in themes)
 
     def _log_problems(self) -> None:
+        """One warning per problem; the same message in many files is cut short."""
+        by_message: dict[str, list[Problem]] = {}
         for problem in self.site.problems if self.site else []:
-            log.warning("%s", problem)
+            by_message.setdefault(problem.message, []).append(problem)
+        for message, problems in by_message.items():
+            for problem in problems[:REPEAT_LIMIT]:
+                log.warning("%s", problem)
+            if len(problems) > REPEAT_LIMIT:
+                log.warning("%d more files: %s", len(problems) - REPEAT_LIMIT, message)
 
     # -- for the preview server -------------------------------------------------------
 

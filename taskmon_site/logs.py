@@ -30,6 +30,8 @@ class WarningCounter(logging.Filter):
         if record.levelno < logging.WARNING:
             return True
         self.count += 1
+        if record.msg == "%s":  # pre-formatted messages each count as their own kind
+            return True
         self.by_template[str(record.msg)] += 1
         return self.by_template[str(record.msg)] <= REPEAT_LIMIT
 

@@ -1,0 +1,402 @@
+"""``taskmon-site task …``: list, show, create and change task files from the shell.
+
+Tasks are found the way the site finds them (the config's task globs) and
+changed through :mod:`taskmon_site.taskedit`, so an edit touches only the
+values it means to. A command that changes several tasks checks every one
+before writing any. The site is never written from here.
+
+Exit codes: 0 done; 1 a file changed on disk meanwhile (retry); 2 a bad id,
+status, role or transition — nothing was written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterable
+
+from taskmon_site import taskedit as te
+from taskmon_site import vocab
+from taskmon_site.config import Config
+from taskmon_site.model import Task
+from taskmon_site.reading import read_file
+from taskmon_site.source import preamble_fields
+
+log = logging.getLogger(__name__)
+
+#: An edit of one task file, as taskedit's functions make them.
+Edit = Callable[[te.TaskFile], te.TaskFile]
+
+
+def now() -> datetime:
+    """The time edits are dated with (a seam for tests)."""
+    return datetime.now()
+
+
+# -- errors ---------------------------------------------------------------------
+
+class TaskLookupError(te.EditError):
+    """Ids that name no task, or more than one task file."""
+
+    def __init__(self, message: str, missing: tuple[str, ...] = ()) -> None:
+        self.missing = missing
+        super().__init__(None, message)
+
+
+class BatchError(te.EditError):
+    """Some tasks of one command cannot be changed as asked, so none was."""
+
+    def __init__(self, failures: list[tuple[Task, te.EditError]]) -> None:
+        self.failures = failures
+        super().__init__(None, "; ".join(f"{t.id}: {reason(e)}" for t, e in failures))
+
+    @property
+    def conflict(self) -> bool:
+        return any(isinstance(e, te.ConflictError) for _, e in self.failures)
+
+
+def reason(exc: te.EditError) -> str:
+    """An edit error's message without the absolute path taskedit puts first."""
+    text = str(exc)
+    return text.removeprefix(f"{exc.path}: ") if exc.path is not None else text
+
+
+# -- finding and reading tasks ----------------------------------------------------
+
+class TaskCatalog:
+    """The task files of a source tree, found like the site finds them, read on demand."""
+
+    def __init__(self, config: Config) -> None:
+        from taskmon_site.build import SiteBuilder
+
+        self.config = config
+        # TODO: build.py offers no public "discover and read, never write";
+        # this uses SiteBuilder's own steps so the files and fields match the site.
+        self._builder = SiteBuilder(config)
+        self._builder.tasks, self._builder.docs = self._builder._discover()
+        #: src_uri → task, not read yet.
+        self.tasks: dict[str, Task] = self._builder.tasks
+
+    def read(self, tasks: list[Task]) -> list[Task]:
+        """*tasks* with every field read from their files, as their pages show them."""
+        self._builder._read_all(tasks)
+        return [self.tasks[t.src_uri] for t in tasks]
+
+    def read_all(self) -> list[Task]:
+        """Every task, read, in the site's order."""
+        tasks = self.read(list(self.tasks.values()))
+        return sorted(tasks, key=lambda t: (t.id.casefold(), t.src_uri))
+
+    def find(self, ids: Iterable[str]) -> list[Task]:
+        """The task of each id (or src_uri), in order; each task once."""
+        wanted = list(dict.fromkeys(ids))
+        by_id = self._by_id()
+        missing = [i for i in wanted if i not in by_id and i not in self.tasks]
+        if missing:
+            names = ", ".join(repr(i) for i in missing)
+            noun = "id" if len(missing) == 1 else "ids"
+            raise TaskLookupError(f"unknown task {noun} {names}", tuple(missing))
+        found: list[Task] = []
+        for task_id in wanted:
+            same = [self.tasks[task_id]] if task_id in self.tasks else by_id[task_id]
+            if len(same) > 1:
+                files = ", ".join(t.src_uri for t in same)
+                raise TaskLookupError(f"task id {task_id!r} is in several files ({files}); "
+                                      f"name the file instead")
+            if same[0] not in found:
+                found.append(same[0])
+        return found
+
+    def _by_id(self) -> dict[str, list[Task]]:
+        # Only front matter is read here: a full read renders Markdown (slow).
+        by_id: dict[str, list[Task]] = {}
+        for task in self.tasks.values():
+            task.id = task.id or _task_id(task, self.config)
+            by_id.setdefault(task.id, []).append(task)
+        return by_id
+
+
+def _task_id(task: Task, config: Config) -> str:
+    """The id the site gives *task*: its id field, else the file name's stem."""
+    parsed, _ = read_file(task.abs_src_path, task.src_uri)
+    meta = parsed.meta
+    if not parsed.has_front_matter:
+        meta = {key: value for key, (value, _) in preamble_fields(parsed.body).items()}
+    for key in config.field_keys("id"):
+        if key in meta and meta[key] is not None:
+            value = meta[key]
+            text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            return text.strip() or Path(task.src_uri).stem
+    return Path(task.src_uri).stem
+
+
+# -- changing tasks -------------------------------------------------------------------
+
+def change_tasks(catalog: TaskCatalog, ids: Iterable[str], edit: Edit) -> list[Task]:
+    """Apply *edit* to the task of every id, or to none; the tasks as now on disk.
+
+    Every file is read and edited in memory first; any failure raises
+    :class:`BatchError` before a byte is written. Should a write then fail
+    (the file changed meanwhile), the files already written are put back.
+    """
+    tasks = catalog.find(ids)
+    planned, failures = [], []
+    for task in tasks:
+        try:
+            original = _read_task_file(task)
+            planned.append((task, original, edit(original)))
+        except te.EditError as exc:
+            failures.append((task, exc))
+    if failures:
+        raise BatchError(failures)
+    _write_all(planned)
+    return catalog.read(tasks)
+
+
+def _read_task_file(task: Task) -> te.TaskFile:
+    try:
+        return te.read_task_file(task.abs_src_path)
+    except FileNotFoundError:
+        raise te.ConflictError(task.abs_src_path, "was deleted since it was listed") from None
+    except OSError as exc:
+        raise te.EditError(task.abs_src_path, f"cannot read: {exc.strerror}") from None
+
+
+def _write_all(planned: list[tuple[Task, te.TaskFile, te.TaskFile]]) -> None:
+    written: list[tuple[te.TaskFile, te.TaskFile]] = []
+    for task, original, edited in planned:
+        try:
+            written.append((original, te.write_task_file(edited)))
+        except (te.EditError, OSError) as exc:
+            _roll_back(written)
+            if isinstance(exc, OSError):
+                exc = te.EditError(edited.path, f"cannot write: {exc.strerror}")
+            raise BatchError([(task, exc)]) from None
+
+
+def _roll_back(written: list[tuple[te.TaskFile, te.TaskFile]]) -> None:
+    """Put back the bytes of files already written, unless changed again since."""
+    for original, now_on_disk in reversed(written):
+        try:
+            te.write_task_file(replace(original, digest=now_on_disk.digest))
+        except (te.EditError, OSError) as exc:
+            log.error("%s: could not undo the change: %s", original.path, exc)
+
+
+def status_edit(status: str, force: bool = False) -> Edit:
+    return lambda tf: te.set_status(tf, status, force, now=now())
+
+
+def handoff_edit(to: str | None = None) -> Edit:
+    return lambda tf: te.handoff(tf, to, now=now())
+
+
+def comment_edit(text: str, author: str | None = None) -> Edit:
+    return lambda tf: te.add_comment(tf, text, author, now=now())
+
+
+def canonical_status(config: Config, value: str) -> str:
+    """The status id for any known spelling (config's own included)."""
+    found = vocab.canonical_status(value, config.statuses)
+    if found is None:
+        raise te.UnknownStatusError(
+            None, f"unknown status {value!r}; expected one of: {', '.join(vocab.STATUS_IDS)}")
+    return found
+
+
+def canonical_role(config: Config, value: str) -> str:
+    """The role id for any known spelling (config's own included)."""
+    found = vocab.canonical_role(value, config.roles)
+    if found is None:
+        raise te.UnknownRoleError(
+            None, f"unknown role {value!r}; expected one of: {', '.join(vocab.ROLE_IDS)}")
+    return found
+
+
+def task_folder(config: Config) -> Path:
+    """Where new tasks go: the folder part of the first task glob."""
+    parts = []
+    for part in config.tasks[0].split("/") if config.tasks else []:
+        if any(c in part for c in "*?["):
+            break
+        parts.append(part)
+    return config.source_dir.joinpath(*parts)
+
+
+# -- the command line -------------------------------------------------------------------
+
+def add_task_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``task`` subcommands. Dests avoid config flag names (title, lang, …)."""
+    commands = parser.add_subparsers(dest="task_command", required=True, metavar="ACTION")
+
+    listing = commands.add_parser("list", help="list tasks")
+    listing.add_argument("--status", dest="filter_status", metavar="S",
+                         help="only tasks with this status (id or label)")
+    listing.add_argument("--role", dest="filter_role", metavar="R",
+                         help="only tasks this role holds now (id or label)")
+    listing.add_argument("--json", action="store_true", help="JSON records, as in tasks.json")
+
+    show = commands.add_parser("show", help="show one task")
+    show.add_argument("task_id", metavar="ID")
+    show.add_argument("--json", action="store_true", help="a JSON record, as in tasks.json")
+
+    new = commands.add_parser("new", help="create a task file in the first task folder")
+    new.add_argument("task_title", metavar="TITLE")
+    new.add_argument("--lang", dest="task_lang", choices=("zh", "en"),
+                     help="front matter keys and headings (default: the site language)")
+
+    status = commands.add_parser("status", help="change the status of one or more tasks")
+    status.add_argument("task_ids", nargs="+", metavar="ID")
+    status.add_argument("new_status", metavar="STATUS")
+    status.add_argument("--force", action="store_true",
+                        help="allow a change the lifecycle does not allow")
+
+    handoff = commands.add_parser("handoff", help="the next role takes over the task")
+    handoff.add_argument("task_id", metavar="ID")
+    handoff.add_argument("--to", dest="handoff_to", metavar="ROLE",
+                         help="the role after that (default: the workflow's next)")
+
+    comment = commands.add_parser("comment", help="add a dated comment to a task")
+    comment.add_argument("task_id", metavar="ID")
+    comment.add_argument("comment_text", metavar="TEXT")
+    comment.add_argument("--author", metavar="NAME")
+
+
+def run_task(args: argparse.Namespace, config: Config) -> int:
+    """Run one ``task`` subcommand; the exit code."""
+    command = _COMMANDS[args.task_command]
+    try:
+        command(args, config)
+    except BatchError as exc:
+        for task, error in exc.failures:
+            log.error("%s (%s): %s", task.id, task.src_uri, _with_hint(error))
+        return _failed(args, exc.conflict)
+    except te.EditError as exc:
+        log.error("%s", _with_hint(exc))
+        return _failed(args, isinstance(exc, te.ConflictError))
+    return 0
+
+
+def _failed(args: argparse.Namespace, conflict: bool) -> int:
+    if conflict:
+        log.error("Nothing was changed: a task file changed on disk meanwhile; retry")
+        return 1
+    if args.task_command not in ("list", "show"):
+        log.error("Nothing was changed")
+    return 2
+
+
+def _with_hint(exc: te.EditError) -> str:
+    text = reason(exc)
+    if isinstance(exc, te.TransitionError):
+        text = text.replace("use force", "use --force")
+    return text
+
+
+def _list(args: argparse.Namespace, config: Config) -> None:
+    status = canonical_status(config, args.filter_status) if args.filter_status else None
+    role = canonical_role(config, args.filter_role) if args.filter_role else None
+    tasks = [t for t in TaskCatalog(config).read_all()
+             if (status is None or t.status == status)
+             and (role is None or t.current_role == role)]
+    if args.json:
+        _print_json([t.to_json() for t in tasks])
+        return
+    rows = [("ID", "STATUS", "ROLE → NEXT", "TITLE")]
+    rows += [(t.id, _status_text(t), _roles_text(t), t.title) for t in tasks]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+        print("  ".join([*cells, row[3]]).rstrip())
+
+
+def _status_text(task: Task) -> str:
+    return task.status or (f"{task.status_raw}?" if task.status_raw else "-")
+
+
+def _role_text(role: str | None, raw: str) -> str:
+    return role or (f"{raw}?" if raw else "-")
+
+
+def _roles_text(task: Task) -> str:
+    return (f"{_role_text(task.current_role, task.current_role_raw)} → "
+            f"{_role_text(task.next_role, task.next_role_raw)}")
+
+
+def _show(args: argparse.Namespace, config: Config) -> None:
+    catalog = TaskCatalog(config)
+    task, = catalog.read(catalog.find([args.task_id]))
+    if args.json:
+        _print_json(task.to_json())
+        return
+    allowed = vocab.TRANSITIONS.get(task.status or "", ())
+    fields = [
+        ("status", _status_text(task)),
+        ("roles", _roles_text(task)),
+        ("next statuses", ", ".join(allowed) or "-"),
+        ("created", task.created_raw or "-"),
+        ("updated", task.updated_raw or "-"),
+        ("completed", task.completed_raw or "-"),
+        ("progress", f"{task.progress.done}/{task.progress.total}"),
+        ("work log", f"{len(task.worklog)} entries"),
+        ("file", task.src_uri),
+    ]
+    print(task.id)
+    print(task.title)
+    for name, value in fields:
+        print(f"  {name + ':':<15}{value}")
+
+
+def _new(args: argparse.Namespace, config: Config) -> None:
+    folder = task_folder(config)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = te.create_task(folder, args.task_title, args.task_lang or config.lang, now())
+    print(_display(path))
+
+
+def _display(path: Path) -> str:
+    """*path* relative to the current folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _status(args: argparse.Namespace, config: Config) -> None:
+    catalog = TaskCatalog(config)
+    target = canonical_status(config, args.new_status)
+    before = {t.src_uri: t.status for t in catalog.read(catalog.find(args.task_ids))}
+    for task in change_tasks(catalog, args.task_ids, status_edit(target, args.force)):
+        print(f"{task.id}: {before[task.src_uri] or '-'} → {task.status}")
+
+
+def _handoff(args: argparse.Namespace, config: Config) -> None:
+    to = canonical_role(config, args.handoff_to) if args.handoff_to else None
+    task, = change_tasks(TaskCatalog(config), [args.task_id], handoff_edit(to))
+    print(f"{task.id}: {_roles_text(task)}")
+
+
+def _comment(args: argparse.Namespace, config: Config) -> None:
+    task, = change_tasks(TaskCatalog(config), [args.task_id],
+                         comment_edit(args.comment_text, args.author))
+    print(f"{task.id}: comment added")
+
+
+def _print_json(data: object) -> None:
+    print(json.dumps(data, ensure_ascii=False, indent=1))
+
+
+_COMMANDS: dict[str, Callable[[argparse.Namespace, Config], None]] = {
+    "list": _list, "show": _show, "new": _new, "status": _status,
+    "handoff": _handoff, "comment": _comment,
+}
+
+__all__ = [
+    "BatchError", "TaskCatalog", "TaskLookupError", "add_task_arguments", "canonical_role",
+    "canonical_status", "change_tasks", "comment_edit", "handoff_edit", "now", "run_task",
+    "status_edit", "task_folder",
+]

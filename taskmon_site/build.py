@@ -7,11 +7,13 @@ them (the preview server uses this on every save).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
 import multiprocessing
 import os
+import re
 import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -76,6 +78,7 @@ class SiteBuilder:
         self.docs: dict[str, Doc] = {}
         self.site: Site | None = None
         self._written: dict[str, str] = {}
+        self._taken: set[str] = set()
         self._setup()
 
     def _setup(self) -> None:
@@ -117,9 +120,10 @@ class SiteBuilder:
             return report
 
         before = set(self.tasks) | set(self.docs)
-        self.tasks, self.docs = self._discover(keep=True)
+        if not self._discover_changes(changed):
+            self.tasks, self.docs = self._discover(keep=True)
         after = set(self.tasks) | set(self.docs)
-        to_read = {self._src_uri(p) for p in changed} & after
+        to_read = ({self._src_uri(p) for p in changed} & after) | (after - before)
         for src_uri in (after - before) | (before - after):
             to_read |= self._mentioning(src_uri)
         self._read_all([self._page(u) for u in sorted(to_read)], use_cache=False)
@@ -149,7 +153,7 @@ class SiteBuilder:
         source = self.config.source_dir
         task_uris = self._glob(self.config.tasks)
         doc_uris = self._glob(self.config.docs) - task_uris
-        taken: set[str] = set()
+        self._taken = taken = set()
         tasks, docs = {}, {}
         for src_uri in sorted(task_uris):
             old = self.tasks.get(src_uri) if keep else None
@@ -161,6 +165,50 @@ class SiteBuilder:
             url = doc_url(src_uri, taken)
             docs[src_uri] = old if old and old.url == url else Doc(src_uri, source / src_uri, url)
         return tasks, docs
+
+    def _discover_changes(self, changed: set[Path]) -> bool:
+        """Add and drop single changed files without scanning the tree.
+
+        False when that is not enough (a folder changed) and the caller must
+        discover everything again.
+        """
+        known = set(self.tasks) | set(self.docs)
+        for path in changed:
+            src_uri = self._src_uri(path)
+            if path.is_dir() or any(u.startswith(src_uri + "/") for u in known):
+                return False
+            kind = self._kind(path) if path.is_file() else None
+            if kind is None:
+                self._forget(src_uri)
+            elif src_uri not in known:
+                self._add(src_uri, kind)
+        return True
+
+    def _kind(self, path: Path) -> str | None:
+        """"task", "doc" or None: what the globs make of a file."""
+        try:
+            rel = path.relative_to(self.config.source_dir)
+        except ValueError:
+            return None
+        if self._excluded(path, rel):
+            return None
+        if any(glob_match(rel.as_posix(), p) for p in self.config.tasks):
+            return "task"
+        if any(glob_match(rel.as_posix(), p) for p in self.config.docs):
+            return "doc"
+        return None
+
+    def _add(self, src_uri: str, kind: str) -> None:
+        path = self.config.source_dir / src_uri
+        if kind == "task":
+            self.tasks[src_uri] = Task(src_uri, path, task_url(src_uri, self._taken))
+        else:
+            self.docs[src_uri] = Doc(src_uri, path, doc_url(src_uri, self._taken))
+
+    def _forget(self, src_uri: str) -> None:
+        page = self.tasks.pop(src_uri, None) or self.docs.pop(src_uri, None)
+        if page is not None:
+            self._taken.discard(page.url.casefold())
 
     def _glob(self, patterns: list[str]) -> set[str]:
         source = self.config.source_dir
@@ -326,8 +374,7 @@ class SiteBuilder:
         rel_text = rel.as_posix()
         if rel_text in self.tasks or rel_text in self.docs:
             return True
-        return any(rel.match(p) or _match_globstar(rel_text, p)
-                   for p in self.config.tasks + self.config.docs)
+        return any(glob_match(rel_text, p) for p in self.config.tasks + self.config.docs)
 
 
 def _file_hash(path: Path) -> str:
@@ -379,12 +426,34 @@ def _static_prefix(pattern: str) -> str:
     return "/".join(parts)
 
 
-def _match_globstar(rel: str, pattern: str) -> bool:
-    """Path.match does not treat '**' as any depth; this does, for one '**'."""
-    if "**/" not in pattern:
-        return False
-    head, tail = pattern.split("**/", 1)
-    if not rel.startswith(head):
-        return False
-    rest = Path(rel[len(head):])
-    return any(Path(*rest.parts[i:]).match(tail) for i in range(len(rest.parts)))
+@functools.lru_cache(maxsize=64)
+def _glob_regex(pattern: str) -> re.Pattern[str]:
+    """The regex of a '/'-separated glob where '**/' spans any number of folders."""
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+        elif pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+        elif pattern[i] == "*":
+            out.append("[^/]*")
+            i += 1
+        elif pattern[i] == "?":
+            out.append("[^/]")
+            i += 1
+        elif pattern[i] == "[" and "]" in pattern[i + 1:]:
+            end = pattern.index("]", i + 1)
+            body = pattern[i + 1:end].replace("\\", "\\\\").replace("[", "\\[")
+            out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
+            i = end + 1
+        else:
+            out.append(re.escape(pattern[i]))
+            i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def glob_match(rel: str, pattern: str) -> bool:
+    """Does the relative path *rel* match *pattern* the way Path.glob selects it?"""
+    return _glob_regex(pattern).match(rel) is not None

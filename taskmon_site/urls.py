@@ -21,6 +21,8 @@ BOARD_URL = "board.html"
 DOCS_URL = "docs/index.html"
 PROBLEMS_URL = "problems.html"
 TASKS_JSON_URL = "tasks.json"
+#: Fixed pages inside the folders that task and doc pages share.
+RESERVED = frozenset({LIST_URL, DOCS_URL})
 
 
 def slug(text: str, fallback: str = "page") -> str:
@@ -28,19 +30,22 @@ def slug(text: str, fallback: str = "page") -> str:
     return slugify(text, allow_unicode=True, regex_pattern=r"[^\w\-]+") or fallback
 
 
-def unique(candidate: str, taken: set[str]) -> str:
-    """*candidate*, or *candidate*-2, -3 … when already taken (case-insensitively)."""
-    name, n = candidate, 1
-    while name.casefold() in taken:
+def unique_url(folder: str, name: str, taken: set[str]) -> str:
+    """``folder/name.html``, or ``name-2``, ``-3`` … when taken (case-insensitively).
+
+    *taken* holds the casefolded URLs already given out and is updated.
+    """
+    url, n = f"{folder}{name}.html", 1
+    while url.casefold() in taken or url.casefold() in RESERVED:
         n += 1
-        name = f"{candidate}-{n}"
-    taken.add(name.casefold())
-    return name
+        url = f"{folder}{name}-{n}.html"
+    taken.add(url.casefold())
+    return url
 
 
 def task_url(src_uri: str, taken: set[str]) -> str:
     stem = posixpath.splitext(posixpath.basename(src_uri))[0]
-    return f"tasks/{unique(slug(stem, 'task'), taken)}.html"
+    return unique_url("tasks/", slug(stem, "task"), taken)
 
 
 def doc_url(src_uri: str, taken: set[str]) -> str:
@@ -48,8 +53,7 @@ def doc_url(src_uri: str, taken: set[str]) -> str:
     parts = posixpath.splitext(src_uri)[0].split("/")
     if len(parts) > 1 and parts[0] == "docs":
         parts = parts[1:]
-    path = "/".join(slug(p, "doc") for p in parts)
-    return f"docs/{unique(path, taken)}.html"
+    return unique_url("docs/", "/".join(slug(p, "doc") for p in parts), taken)
 
 
 def relative(target: str, from_url: str) -> str:

@@ -319,3 +319,27 @@ def test_same_problem_in_many_files_is_logged_a_few_times(tmp_path, capsys):
         "WARNING: tasks/z.md: unknown status 'later'",
     ]
     assert err[-1] == "ERROR: 7 warnings and --strict is set"
+
+
+def test_task_named_index_does_not_replace_the_list(build_site):
+    builder = build_site({"ai/tasks/index.md": "---\ntask_id: index\n---\n# Index task\n"})
+    assert builder.site.tasks[0].url == "tasks/index-2.html"
+    assert "Index task" in (builder.output_dir / "tasks/index-2.html").read_text()
+
+
+def test_rebuild_sees_new_folders_and_removed_folders(build_site):
+    import shutil
+
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n"})
+    src = builder.config.source_dir
+    (src / "ai/tasks/sub").mkdir()
+    (src / "ai/tasks/sub/b.md").write_text("---\ntask_id: b\n---\n")
+    builder.rebuild({src / "ai/tasks/sub"})
+    assert [t.id for t in builder.site.tasks] == ["a", "b"]
+    shutil.rmtree(src / "ai/tasks/sub")
+    builder.rebuild({src / "ai/tasks/sub"})
+    assert [t.id for t in builder.site.tasks] == ["a"]
+    assert not (builder.output_dir / "tasks/b.html").exists()
+    (src / "notes.txt").write_text("x")
+    report = builder.rebuild({src / "notes.txt"})
+    assert [t.id for t in builder.site.tasks] == ["a"] and report.full is False

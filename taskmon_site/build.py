@@ -15,11 +15,14 @@ import multiprocessing
 import os
 import re
 import time
+import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Iterable
+
+import jinja2
 
 from taskmon_site.cache import PageCache, content_hash, reading_key
 from taskmon_site.config import Config
@@ -36,6 +39,23 @@ log = logging.getLogger(__name__)
 MANIFEST = ".taskmon-manifest.json"
 #: Below this many files to read, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 200
+
+
+class BuildError(Exception):
+    """A build that could not finish (a broken theme template); nothing was written."""
+
+
+def template_error_message(exc: jinja2.TemplateError) -> str:
+    """The error with the template file and line it happened in."""
+    filename = getattr(exc, "filename", None)
+    lineno = getattr(exc, "lineno", None)
+    if filename is None:
+        for frame, line in traceback.walk_tb(exc.__traceback__):
+            name = frame.f_code.co_filename
+            if name.endswith((".html", ".htm", ".xml", ".js", ".txt")):
+                filename, lineno = name, line
+    where = f"{filename}:{lineno}: " if filename else ""
+    return f"template error: {where}{exc.message or exc}"
 
 
 @dataclass
@@ -139,7 +159,10 @@ class SiteBuilder:
         # Render: the pages whose inputs changed since they were last written.
         if not self.renderer.page_keys:
             self.renderer.page_keys = self._read_manifest()
-        pages = self.renderer.render_site(self.site, full, self._exists)
+        try:
+            pages = self.renderer.render_site(self.site, full, self._exists)
+        except jinja2.TemplateError as exc:
+            raise BuildError(template_error_message(exc)) from exc
 
         # Write: only what changed on disk; remove pages whose source is gone.
         written = self._write(pages)

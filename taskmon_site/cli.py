@@ -125,9 +125,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_build(config: Config) -> int:
-    from taskmon_site.build import SiteBuilder
+    from taskmon_site.build import BuildError, SiteBuilder
 
-    SiteBuilder(config).build()
+    try:
+        SiteBuilder(config).build()
+    except BuildError as exc:
+        log.error("%s", exc)
+        return 1
     return 0
 
 

@@ -343,3 +343,16 @@ def test_rebuild_sees_new_folders_and_removed_folders(build_site):
     (src / "notes.txt").write_text("x")
     report = builder.rebuild({src / "notes.txt"})
     assert [t.id for t in builder.site.tasks] == ["a"] and report.full is False
+
+
+def test_template_error_names_the_template_and_line(tmp_path, capsys):
+    theme = tmp_path / "theme" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "problems.html").write_text("line one\n{{ site.nothing_here.deeper }}\n")
+    (tmp_path / "src" / "tasks").mkdir(parents=True)
+    code = main(["build", str(tmp_path / "src"), "-o", str(tmp_path / "o"),
+                 "--theme", str(tmp_path / "theme")])
+    assert code == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1] == (f"ERROR: template error: {theme / 'problems.html'}:2: "
+                       "'taskmon_site.site.Site object' has no attribute 'nothing_here'")

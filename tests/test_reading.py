@@ -219,3 +219,30 @@ def test_unknown_fields_are_kept_in_order(build_site):
     html = (builder.output_dir / task.url).read_text(encoding="utf-8")
     assert "<dt>zeta</dt><dd>1</dd>" in html
     assert "<dt>alpha</dt><dd><code>[\"a\", \"b\"]</code></dd>" in html
+
+
+def test_undecodable_bytes_are_replaced_and_reported_with_line(build_site):
+    data = b"---\ntask_id: raw\n---\n# Title\n\nbad \xff\xff here\n"
+    task = build_site({"ai/tasks/raw.md": data}).site.tasks[0]
+    assert [(p.line, p.message) for p in task.problems] == [
+        (6, "not valid UTF-8; bad bytes replaced")]
+    assert task.title == "Title"
+
+
+def test_links_to_other_repository_files_use_repo_url(build_site):
+    files = {"ai/tasks/a.md": "---\ntask_id: a\n---\n[code](../../src/main.c#L3) [gone](nope.c)\n",
+             "src/main.c": "int main;\n"}
+    builder = build_site(files, {"repo_url": "https://git.example/r/blob/main/"})
+    html = (builder.output_dir / "tasks/a.html").read_text()
+    assert '<a href="https://git.example/r/blob/main/src/main.c#L3">code</a>' in html
+    assert '<a href="nope.c">gone</a>' in html
+
+
+def test_problems_page_lists_every_problem(build_site):
+    files = {"ai/tasks/a.md": "---\ntask_id: a\nstatus: [\n---\n",
+             "ai/tasks/b.md": "---\ntask_id: b\nstatus: soon\n---\n"}
+    builder = build_site(files)
+    html = (builder.output_dir / "problems.html").read_text()
+    assert html.count("<tr class=\"level-") == 2
+    assert "<code>ai/tasks/a.md</code>" in html and "<td>4</td>" in html
+    assert "unknown status &#39;soon&#39;" in html

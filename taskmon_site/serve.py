@@ -65,13 +65,13 @@ PREVIEW_LABELS = {
     "en": {
         "connected": "connected", "reconnecting": "reconnecting…",
         "building": "rebuilding…", "refresh": "Refresh", "dismiss": "Dismiss",
-        "failed": "Build failed", "changed": "After changing",
+        "failed": "Build failed", "changed": "After changing", "more": "and {n} more",
         "serving": "Still serving the last good build.",
     },
     "zh": {
         "connected": "已连接", "reconnecting": "正在重新连接…",
         "building": "正在重新构建…", "refresh": "刷新", "dismiss": "关闭",
-        "failed": "构建失败", "changed": "修改的文件",
+        "failed": "构建失败", "changed": "修改的文件", "more": "等另外 {n} 个",
         "serving": "仍在提供上一次成功构建的页面。",
     },
 }
@@ -153,15 +153,27 @@ class PreviewSite:
         self._fresh_next = True
         self._reload_config = False
         self._builds = 0
+        self._prepared: tuple[Builder, Path] | None = None
+
+    def prepare(self) -> None:
+        """Make the first builder without building, so its folders can be watched."""
+        out = self._next_folder()
+        try:
+            self._watch_builder = self._make_builder(out, False)
+        except Exception:
+            logger.debug("No builder yet; the first build will report why", exc_info=True)
+        else:
+            self._prepared = (self._watch_builder, out)
 
     def build(self, changed: Iterable[Path] = ()) -> BuildOutcome:
         """A full build into a fresh folder."""
         changed = frozenset(changed)
         started = time.perf_counter()
-        self._builds += 1
-        out = self.work_dir / f"build-{self._builds}"
+        builder, out = self._prepared or (None, self._next_folder())
+        self._prepared = None
         try:
-            builder = self._make_builder(out, self._reload_config)
+            if builder is None:
+                builder = self._make_builder(out, self._reload_config)
             self._watch_builder = builder
             report = builder.build()
         except Exception as exc:
@@ -171,6 +183,10 @@ class PreviewSite:
         self._builder = builder
         self._fresh_next = self._reload_config = False
         return BuildOutcome(changed, time.perf_counter() - started, report, output_dir=out)
+
+    def _next_folder(self) -> Path:
+        self._builds += 1
+        return self.work_dir / f"build-{self._builds}"
 
     def rebuild(self, changed: set[Path]) -> BuildOutcome:
         """Bring the site up to date with *changed* (any mix of edits and deletions)."""
@@ -359,10 +375,13 @@ class PreviewServer:
         self._stop = asyncio.Event()
         http: HTTPServer | None = None
         try:
+            # Watch from before the first build: a save during it is queued, not lost.
+            await self._loop.run_in_executor(None, self.site.prepare)
+            self._start_watching()
             self._apply(await self._loop.run_in_executor(None, self.site.build))
+            self.scheduler.start()
             http = HTTPServer(self._application())
             http.add_sockets(self.sockets)
-            self._start_watching()
             if on_ready is not None:
                 on_ready(self.url)
             await self._stop.wait()
@@ -386,12 +405,10 @@ class PreviewServer:
             log_function=_log_request,
         )
 
-
     def _start_watching(self) -> None:
         changes = ChangeFilter(self.site.is_relevant, exclude=[self.site.work_dir])
         self.watcher = SourceWatcher(self.site.watch_dirs(), self.scheduler.notify, changes)
         self.watcher.start()
-        self.scheduler.start()
 
     async def _shutdown(self, http: HTTPServer | None) -> None:
         if self.watcher is not None:

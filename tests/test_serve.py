@@ -7,6 +7,7 @@ import asyncio
 import http.client
 import json
 import logging
+import os
 import re
 import signal
 import socket
@@ -45,7 +46,7 @@ SOURCE = {
     ),
     "docs/guide.md": "# Guide\n\nVersion one.\n",
 }
-GUIDE_URL = "docs/docs/guide.html"
+GUIDE_URL = "docs/guide.html"
 
 
 # -- helpers shared with the browser tests ---------------------------------------------
@@ -157,11 +158,14 @@ def test_the_site_is_served_with_the_preview_script_the_build_lacks(make_tree):
     src = make_tree(SOURCE)
     with serving(real_site(src)) as server:
         code, headers, body = fetch(server.url)
+        assets = [fetch(server.url + path)[1]["Cache-Control"] for path in
+                  ["_taskmon/preview.js", "_taskmon/status", "assets/style.css"]]
         built = (server.state.root / "index.html").read_text(encoding="utf-8")
         root = server.state.root
 
     assert code == 200
     assert headers["Cache-Control"] == "no-cache"
+    assert assets == ["no-cache", "no-cache", "no-cache"]
     assert body.count('<script src="/_taskmon/preview.js" defer') == 1
     assert "_taskmon" not in built
     assert not root.is_relative_to(src)
@@ -175,21 +179,21 @@ def test_a_saved_doc_is_served_rebuilt_with_one_log_line(make_tree, caplog):
         caplog.set_level(logging.INFO, logger="taskmon_site.serve")
         write(src / "docs" / "guide.md", "# Guide\n\nVersion two.\n")
 
-        body = poll(lambda: "Version two." in (b := fetch(server.url + GUIDE_URL)[2]) and b)
-        after = status(server)
+        after = poll(lambda: (s := status(server))["build"] != before and s)
+        body = fetch(server.url + GUIDE_URL)[2]
 
-    assert "Version one." not in body
-    assert after["build"] != before and after["ok"] is True
+    assert "Version two." in body and "Version one." not in body
+    assert after["ok"] is True
     assert after["changed"] == ["docs/guide.md"]
     lines = [r.getMessage() for r in caplog.records if r.name == "taskmon_site.serve"]
     assert len(lines) == 1
-    assert re.fullmatch(r"Changed docs/guide\.md: rebuilt \d+ pages \(\d+ written\) in \d+ ms",
+    assert re.fullmatch(r"Changed docs/guide\.md: rebuilt \d+ pages( \(\d+ written\))? in \d+ ms",
                         lines[0]), lines
 
 
 def test_created_files_appear_and_deleted_files_disappear(make_tree):
     src = make_tree(SOURCE)
-    url = "docs/docs/notes.html"
+    url = "docs/notes.html"
     with serving(real_site(src)) as server:
         assert fetch(server.url + url)[0] == 404
         write(src / "docs" / "notes.md", "# Notes\n\nNew here.\n")
@@ -202,10 +206,20 @@ def test_created_files_appear_and_deleted_files_disappear(make_tree):
     assert "/_taskmon/preview.js" in body, "a 404 page still reloads when the page appears"
 
 
+def test_a_folder_moved_away_takes_its_pages_along(make_tree, tmp_path):
+    src = make_tree({**SOURCE, "docs/old/a.md": "# A\n", "docs/old/b.md": "# B\n"})
+    url = "docs/old/a.html"
+    with serving(real_site(src)) as server:
+        assert fetch(server.url + url)[0] == 200
+        (src / "docs" / "old").rename(tmp_path / "old")
+        poll(lambda: status(server)["changed"] == ["docs/old"])
+        assert fetch(server.url + url)[0] == 404
+
+
 def test_a_unicode_path_is_served_percent_encoded(make_tree):
     src = make_tree({**SOURCE, "docs/测试 1.md": "# 测试\n\n你好。\n"})
     with serving(real_site(src)) as server:
-        code, _, body = fetch(server.url + quote("docs/docs/测试-1.html"))
+        code, _, body = fetch(server.url + quote("docs/测试-1.html"))
     assert code == 200
     assert "你好。" in body
 
@@ -311,18 +325,33 @@ def test_any_exception_keeps_the_last_good_site_and_is_logged(make_tree, caplog)
         broken = poll(lambda: (s := status(server))["error"] and s)
         page_while_broken = fetch(server.url + "a.html")[2]
         write(src / "a.md", "second")
-        poll(lambda: "second" in fetch(server.url + "a.html")[2])
-        fixed = status(server)
+        fixed = poll(lambda: (s := status(server))["ok"] and s)
+        page_fixed = fetch(server.url + "a.html")[2]
 
     assert broken["error"]["message"] == "cannot render a.md"
     assert broken["changed"] == ["a.md"]
     assert "first" in page_while_broken
-    assert fixed["ok"] is True
+    assert fixed["error"] is None and "second" in page_fixed
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1
     assert re.fullmatch(r"Changed a\.md: build failed after \d+ ms: cannot render a\.md",
                         errors[0].getMessage())
     assert errors[0].exc_info is not None, "an unexpected exception keeps its traceback"
+
+
+def test_the_rebuild_log_line_collapses_many_paths(make_tree, caplog):
+    src = make_tree({"a.md": "first"})
+    with serving(fake_site(src)) as server:
+        caplog.set_level(logging.INFO, logger="taskmon_site.serve")
+        for name in ["e", "d", "c", "b", "a"]:
+            write(src / f"{name}.md", "second")
+        poll(lambda: "second" in fetch(server.url + "e.html")[2])
+        server.scheduler.wait_idle(5)
+
+    lines = [r.getMessage() for r in caplog.records if r.name == "taskmon_site.serve"]
+    assert len(lines) == 1
+    assert re.fullmatch(r"Changed a\.md, b\.md, c\.md and 2 more: rebuilt 5 pages in \d+ ms",
+                        lines[0]), lines
 
 
 def test_pages_are_served_while_a_rebuild_runs(make_tree):
@@ -341,6 +370,28 @@ def test_pages_are_served_while_a_rebuild_runs(make_tree):
 
     assert code == 200 and "first" in body
     assert elapsed < 1
+
+
+def test_a_save_during_the_first_build_is_not_lost(make_tree):
+    src = make_tree({"a.md": "first"})
+    read, release = threading.Event(), threading.Event()
+
+    class SlowFirstBuild(FakeBuilder):
+        def build(self) -> SimpleNamespace:
+            report = super().build()
+            read.set()  # the file has been read; now it changes
+            assert release.wait(5)
+            return report
+
+    def save_while_building() -> None:
+        assert read.wait(5)
+        write(src / "a.md", "second")
+        time.sleep(0.05)  # let the watcher see it before the build ends
+        release.set()
+
+    threading.Thread(target=save_while_building, daemon=True).start()
+    with serving(PreviewSite(lambda out, reload: SlowFirstBuild(src, out), src)) as server:
+        poll(lambda: "second" in fetch(server.url + "a.html")[2])
 
 
 def test_a_failed_first_build_serves_the_error_until_fixed(make_tree):
@@ -412,8 +463,10 @@ def test_serve_arguments():
         parser.parse_args(["--port", "70000"])
 
 
-def test_run_serve_prints_the_url_and_stops_cleanly_on_sigterm(make_tree):
+def test_run_serve_prints_the_url_and_stops_cleanly_on_sigterm(make_tree, tmp_path):
     src = make_tree(SOURCE)
+    temp = tmp_path / "temp"
+    temp.mkdir()
     script = (
         "import argparse, sys; from pathlib import Path\n"
         "from taskmon_site.config import load_config\n"
@@ -422,16 +475,19 @@ def test_run_serve_prints_the_url_and_stops_cleanly_on_sigterm(make_tree):
         "sys.exit(run_serve(args, load_config(Path(sys.argv[1]))))\n"
     )
     proc = subprocess.Popen([sys.executable, "-c", script, str(src)], cwd=REPO,
+                            env={**os.environ, "TMPDIR": str(temp)},
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline()
         url = re.fullmatch(r"Serving on (http://127\.0\.0\.1:\d+/)\n", line)
         assert url, line + proc.stderr.read() if proc.poll() is not None else line
         assert fetch(url[1] + GUIDE_URL)[0] == 200
+        assert [p.name[:14] for p in temp.iterdir()] == ["taskmon-serve-"]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.wait(10)
     assert proc.returncode == 0, proc.stderr.read()
+    assert list(temp.iterdir()) == [], "the build folder is removed on exit"
 
 
 def test_inject_preview_places_the_script_in_the_head():

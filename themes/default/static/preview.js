@@ -10,6 +10,7 @@
   var PROTOCOL = "http://livereload.com/protocols/official-7";
   var FIRST_RETRY_MS = 200;
   var MAX_RETRY_MS = 1000;
+  var SHOWN_PATHS = 3;
 
   var script = document.currentScript;
   var pageBuild = script.dataset.build;
@@ -131,7 +132,7 @@
     overlay.append(message);
     if (changed && changed.length) {
       var after = el("p", { id: "changed" });
-      after.textContent = labels.changed + ": " + changed.join(", ");
+      after.textContent = labels.changed + ": " + collapse(changed);
       overlay.append(after);
     }
     if (serving) {
@@ -144,6 +145,12 @@
     dismiss.onclick = clearError;
     overlay.append(dismiss);
     overlay.hidden = false;
+  }
+
+  function collapse(paths) {
+    var shown = paths.slice(0, SHOWN_PATHS).join(", ");
+    var more = paths.length - SHOWN_PATHS;
+    return more > 0 ? shown + " " + labels.more.replace("{n}", more) : shown;
   }
 
   function clearError() {

@@ -1,0 +1,500 @@
+// Task actions, added to pages by `taskmon-site serve` only (never to a built site).
+//
+// Task page: change the status (only to the statuses the lifecycle allows),
+// hand off, comment. Task list: a checkbox per row and a bulk status change.
+// Board: drag a card to another column to change its status. Every action is a
+// POST to the preview's API; the page then updates through the normal live
+// reload. The vocabulary and the lifecycle come from #taskmon-actions-data.
+(function () {
+  "use strict";
+
+  // TODO: move these to themes/default/strings.toml with the theme's other words.
+  var STRINGS = {
+    en: {
+      actions: "Actions",
+      changeStatus: "Change status",
+      noNextStatus: "This status is final.",
+      handOff: "Hand off",
+      handOffTo: "Hand off to {role}",
+      thenNext: "Then next",
+      comment: "Comment",
+      commentPlaceholder: "Write a comment…",
+      author: "Your name",
+      addComment: "Add comment",
+      selected: "{n} selected",
+      selectAll: "Select all shown tasks",
+      selectTask: "Select {id}",
+      setStatus: "Set status",
+      apply: "Apply",
+      noCommonStatus: "No status change is allowed for all selected tasks.",
+      saving: "Saving…",
+      saved: "Saved. The page updates when the site has been rebuilt.",
+      statusSaved: "{id}: status is now {status}.",
+      bulkSaved: "{n} tasks are now {status}.",
+      handoffSaved: "{id}: {role} has the task now.",
+      commentSaved: "{id}: comment added.",
+      allowedHint: "Allowed: {allowed}.",
+      dropHint: "{status} is not allowed from {from}.",
+      conflict: "The file changed on disk meanwhile. Retry to apply your change to the new version.",
+      offline: "The preview server cannot be reached. Is `taskmon-site serve` still running?",
+      forbidden: "The preview refused the change ({error}). Reload the page and try again.",
+      failed: "Not saved: {error}",
+      retry: "Retry",
+      dismiss: "Dismiss",
+      dragHint: "Drag to another column to change the status"
+    },
+    zh: {
+      actions: "操作",
+      changeStatus: "更改状态",
+      noNextStatus: "该状态为终态。",
+      handOff: "交接",
+      handOffTo: "交给{role}",
+      thenNext: "之后交给",
+      comment: "评论",
+      commentPlaceholder: "写一条评论…",
+      author: "你的名字",
+      addComment: "添加评论",
+      selected: "已选 {n} 项",
+      selectAll: "选择所有显示的任务",
+      selectTask: "选择 {id}",
+      setStatus: "设置状态",
+      apply: "应用",
+      noCommonStatus: "所选任务没有共同允许的状态变更。",
+      saving: "正在保存…",
+      saved: "已保存。站点重新构建后页面会自动更新。",
+      statusSaved: "{id}：状态已改为{status}。",
+      bulkSaved: "{n} 个任务已改为{status}。",
+      handoffSaved: "{id}：现在由{role}负责。",
+      commentSaved: "{id}：已添加评论。",
+      allowedHint: "允许：{allowed}。",
+      dropHint: "不能从{from}改为{status}。",
+      conflict: "文件在此期间已被修改。重试即可在新版本上应用你的修改。",
+      offline: "无法连接预览服务器。`taskmon-site serve` 是否仍在运行？",
+      forbidden: "预览服务器拒绝了此修改（{error}）。请刷新页面后重试。",
+      failed: "未保存：{error}",
+      retry: "重试",
+      dismiss: "关闭",
+      dragHint: "拖到其他列即可更改状态"
+    }
+  };
+
+  var dataEl = document.getElementById("taskmon-actions-data");
+  var tokenEl = document.querySelector('meta[name="taskmon-token"]');
+  if (!dataEl || !tokenEl) return;
+  var DATA = JSON.parse(dataEl.textContent);
+  var TOKEN = tokenEl.getAttribute("content");
+  var LANG = (document.documentElement.lang || "en").toLowerCase().split("-")[0];
+  var S = STRINGS[LANG] || STRINGS.en;
+  var STATUS_IDS = DATA.statuses.map(function (t) { return t.id; });
+  var ROLE_IDS = DATA.roles.map(function (t) { return t.id; });
+  var notice = null;
+
+  var kind = document.body.dataset.page;
+  if (kind === "task") setupTaskPage();
+  else if (kind === "list") setupList();
+  else if (kind === "board") setupBoard();
+
+  // -- words -------------------------------------------------------------------
+
+  function say(key, values) {
+    var text = S[key] || STRINGS.en[key] || key;
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split("{" + name + "}").join(values[name]);
+    });
+    return text;
+  }
+
+  function label(list, id) {
+    var found = list.filter(function (t) { return t.id === id; })[0];
+    return found ? (LANG === "zh" ? found.zh : found.en) : id;
+  }
+
+  function statusLabel(id) { return label(DATA.statuses, id); }
+  function roleLabel(id) { return label(DATA.roles, id); }
+
+  // -- reading the page --------------------------------------------------------
+
+  // The first "<prefix>X" class of an element whose X is a known id.
+  function idFromClass(node, prefix, ids) {
+    if (!node) return null;
+    for (var i = 0; i < node.classList.length; i++) {
+      var name = node.classList[i];
+      if (name.indexOf(prefix) === 0 && ids.indexOf(name.slice(prefix.length)) !== -1) {
+        return name.slice(prefix.length);
+      }
+    }
+    return null;
+  }
+
+  function known(value, ids) {
+    return ids.indexOf(value) !== -1 ? value : null;
+  }
+
+  function allowedFrom(status) {
+    return DATA.transitions[status] || [];
+  }
+
+  // -- talking to the server -----------------------------------------------------
+
+  function post(path, body) {
+    return fetch(DATA.api + path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "X-Taskmon-Token": TOKEN },
+      body: JSON.stringify(body),
+      credentials: "same-origin"
+    }).then(function (response) {
+      return response.json().catch(function () {
+        return { ok: false, error: response.status + " " + response.statusText };
+      }).then(function (data) {
+        data.httpStatus = response.status;
+        return data;
+      });
+    }, function () {
+      return { ok: false, offline: true, error: "offline" };
+    });
+  }
+
+  // Run an action: show progress, then its outcome; a failure offers a retry.
+  function run(action, busy) {
+    setBusy(busy, true);
+    showNotice("pending", say("saving"));
+    return action().then(function (reply) {
+      setBusy(busy, false);
+      if (reply.ok) {
+        showNotice("ok", reply.message + " " + say("saved"));
+      } else {
+        showNotice("error", failureText(reply), function () { run(action, busy); });
+      }
+      return reply;
+    });
+  }
+
+  function setBusy(nodes, on) {
+    (nodes || []).forEach(function (node) {
+      node.disabled = on;
+      node.classList.toggle("taskmon-busy", on);
+    });
+  }
+
+  function failureText(reply) {
+    if (reply.offline) return say("offline");
+    if (reply.httpStatus === 409) return say("conflict");
+    if (reply.httpStatus === 403) return say("forbidden", { error: reply.error });
+    var text = say("failed", { error: reply.error });
+    if (reply.allowed && reply.allowed.length && reply.error.indexOf("allowed:") === -1) {
+      text += " " + say("allowedHint", { allowed: reply.allowed.map(statusLabel).join(", ") });
+    }
+    return text;
+  }
+
+  function changeStatus(ids, status) {
+    var single = ids.length === 1;
+    var path = single ? "tasks/" + encodeURIComponent(ids[0]) + "/status" : "status";
+    var body = single ? { status: status } : { ids: ids, status: status };
+    return post(path, body).then(function (reply) {
+      if (reply.ok) {
+        reply.message = single ?
+          say("statusSaved", { id: ids[0], status: statusLabel(status) }) :
+          say("bulkSaved", { n: ids.length, status: statusLabel(status) });
+      }
+      return reply;
+    });
+  }
+
+  // -- the notice ------------------------------------------------------------------
+
+  function showNotice(state, text, retry) {
+    if (!notice) {
+      notice = el("div", { id: "taskmon-notice", role: "status", "aria-live": "polite" });
+      document.body.appendChild(notice);
+    }
+    notice.dataset.state = state;
+    notice.replaceChildren(el("span", { class: "taskmon-notice-text" }, text));
+    if (retry) {
+      var again = el("button", { type: "button", "data-action": "retry" }, say("retry"));
+      again.addEventListener("click", retry);
+      notice.appendChild(again);
+    }
+    if (state !== "pending") {
+      var close = el("button", { type: "button", "data-action": "dismiss",
+        "aria-label": say("dismiss") }, "×");
+      close.addEventListener("click", function () { notice.hidden = true; });
+      notice.appendChild(close);
+    }
+    notice.hidden = false;
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  // -- the task page ------------------------------------------------------------------
+
+  function setupTaskPage() {
+    var article = document.querySelector("article[data-task-id]");
+    if (!article) return;
+    var id = article.dataset.taskId;
+    var status = known(article.dataset.status, STATUS_IDS) ||
+      idFromClass(document.querySelector('[data-field="status"] .status'), "status-", STATUS_IDS);
+    var next = known(article.dataset.next, ROLE_IDS) ||
+      idFromClass(document.querySelector('[data-field="next_role"] .role'), "role-", ROLE_IDS);
+    var current = known(article.dataset.current, ROLE_IDS) ||
+      idFromClass(document.querySelector('[data-field="current_role"] .role'), "role-", ROLE_IDS);
+
+    var panel = el("section", { class: "taskmon-actions", "aria-label": say("actions") });
+    panel.appendChild(statusGroup(id, status));
+    panel.appendChild(handoffGroup(id, current, next));
+    panel.appendChild(commentGroup(id));
+    var aside = article.querySelector(".meta-panel");
+    if (aside) aside.insertBefore(panel, aside.firstChild);
+    else article.insertBefore(panel, article.firstChild);
+  }
+
+  function group(title) {
+    var box = el("div", { class: "taskmon-group" });
+    box.appendChild(el("h2", { class: "aside-h" }, title));
+    return box;
+  }
+
+  function statusGroup(id, status) {
+    var box = group(say("changeStatus"));
+    // A task without a (known) status may take any status, as taskedit allows.
+    var targets = status ? allowedFrom(status) : STATUS_IDS;
+    if (!targets.length) {
+      box.appendChild(el("p", { class: "muted small" }, say("noNextStatus")));
+      return box;
+    }
+    var row = el("div", { class: "taskmon-buttons" });
+    targets.forEach(function (target) {
+      var button = el("button", { type: "button", "data-status": target,
+        class: "taskmon-status-button status status-" + target }, statusLabel(target));
+      button.addEventListener("click", function () {
+        run(function () { return changeStatus([id], target); }, buttons());
+      });
+      row.appendChild(button);
+    });
+    box.appendChild(row);
+    function buttons() { return Array.prototype.slice.call(row.querySelectorAll("button")); }
+    return box;
+  }
+
+  function handoffGroup(id, current, next) {
+    var box = group(say("handOff"));
+    var taker = next || (current && DATA.nextRole[current]);
+    var then = el("select", { name: "to", "aria-label": say("thenNext") });
+    ROLE_IDS.forEach(function (role) {
+      var option = el("option", { value: role }, roleLabel(role));
+      option.selected = taker && role === DATA.nextRole[taker];
+      then.appendChild(option);
+    });
+    var button = el("button", { type: "button", "data-action": "handoff" },
+      taker ? say("handOffTo", { role: roleLabel(taker) }) : say("handOff"));
+    button.disabled = !taker;
+    button.addEventListener("click", function () {
+      run(function () {
+        return post("tasks/" + encodeURIComponent(id) + "/handoff", { to: then.value })
+          .then(function (reply) {
+            if (reply.ok) reply.message = say("handoffSaved", { id: id, role: roleLabel(taker) });
+            return reply;
+          });
+      }, [button, then]);
+    });
+    var line = el("label", { class: "taskmon-inline" }, say("thenNext") + " ");
+    line.appendChild(then);
+    box.appendChild(button);
+    box.appendChild(line);
+    return box;
+  }
+
+  function commentGroup(id) {
+    var box = group(say("comment"));
+    var form = el("form", { class: "taskmon-comment" });
+    var text = el("textarea", { name: "text", rows: "3", required: "",
+      placeholder: say("commentPlaceholder"), "aria-label": say("comment") });
+    var author = el("input", { name: "author", type: "text", autocomplete: "name",
+      placeholder: say("author"), "aria-label": say("author") });
+    author.value = remembered("taskmon-author");
+    var submit = el("button", { type: "submit" }, say("addComment"));
+    form.append(text, author, submit);
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (!text.value.trim()) return;
+      remember("taskmon-author", author.value.trim());
+      var body = { text: text.value, author: author.value.trim() || null };
+      run(function () {
+        return post("tasks/" + encodeURIComponent(id) + "/comment", body)
+          .then(function (reply) {
+            if (reply.ok) {
+              reply.message = say("commentSaved", { id: id });
+              text.value = "";
+            }
+            return reply;
+          });
+      }, [submit, text, author]);
+    });
+    box.appendChild(form);
+    return box;
+  }
+
+  function remembered(key) {
+    try { return localStorage.getItem(key) || ""; } catch (e) { return ""; }
+  }
+
+  function remember(key, value) {
+    try { localStorage.setItem(key, value); } catch (e) { /* private mode */ }
+  }
+
+  // -- the task list ------------------------------------------------------------------
+
+  function setupList() {
+    var table = document.querySelector("[data-task-table]");
+    if (!table || !table.tBodies.length) return;
+    var rows = Array.prototype.slice.call(table.tBodies[0].rows).filter(rowId);
+    var all = el("input", { type: "checkbox", "aria-label": say("selectAll") });
+    var head = el("th", { scope: "col", class: "taskmon-select" });
+    head.appendChild(all);
+    table.tHead.rows[0].insertBefore(head, table.tHead.rows[0].firstChild);
+    rows.forEach(function (row) {
+      var cell = el("td", { class: "taskmon-select" });
+      cell.appendChild(el("input", { type: "checkbox", "data-task-id": rowId(row),
+        "aria-label": say("selectTask", { id: rowId(row) }) }));
+      row.insertBefore(cell, row.firstChild);
+    });
+
+    var bar = el("div", { class: "taskmon-bulk", hidden: "" });
+    var count = el("span", { class: "taskmon-count" });
+    var choice = el("select", { name: "status", "aria-label": say("setStatus") });
+    var apply = el("button", { type: "button", "data-action": "bulk-status" }, say("apply"));
+    var none = el("span", { class: "muted small" }, say("noCommonStatus"));
+    bar.append(count, el("span", {}, say("setStatus")), choice, apply, none);
+    table.closest(".table-wrap").before(bar);
+
+    function selected() {
+      return rows.filter(function (row) { return box(row).checked && !row.hidden; });
+    }
+
+    function update() {
+      var chosen = selected();
+      bar.hidden = !chosen.length;
+      count.textContent = say("selected", { n: chosen.length });
+      // Only statuses every selected task may move to.
+      var common = null;
+      chosen.forEach(function (row) {
+        var allowed = allowedFrom(row.dataset.status);
+        common = common === null ? allowed.slice() :
+          common.filter(function (s) { return allowed.indexOf(s) !== -1; });
+      });
+      common = common || [];
+      var keep = choice.value;
+      choice.replaceChildren();
+      common.forEach(function (status) {
+        choice.appendChild(el("option", { value: status }, statusLabel(status)));
+      });
+      if (common.indexOf(keep) !== -1) choice.value = keep;
+      choice.hidden = apply.hidden = !common.length;
+      none.hidden = !!common.length;
+      all.checked = chosen.length > 0 && chosen.length === visible().length;
+    }
+
+    function visible() { return rows.filter(function (row) { return !row.hidden; }); }
+    function box(row) { return row.querySelector(".taskmon-select input"); }
+
+    all.addEventListener("change", function () {
+      visible().forEach(function (row) { box(row).checked = all.checked; });
+      update();
+    });
+    table.tBodies[0].addEventListener("change", update);
+    // The list's own filters hide rows; hidden rows are never changed.
+    var filters = document.querySelector("[data-filters]");
+    if (filters) filters.addEventListener("input", function () { setTimeout(update); });
+    apply.addEventListener("click", function () {
+      var ids = selected().map(rowId);
+      var status = choice.value;
+      run(function () { return changeStatus(ids, status); }, [apply, choice]);
+    });
+    update();
+  }
+
+  function rowId(row) {
+    if (row.dataset.taskId) return row.dataset.taskId;
+    var cell = row.querySelector("td.id");
+    return cell ? cell.textContent.trim() : "";
+  }
+
+  // -- the board --------------------------------------------------------------------------
+
+  function setupBoard() {
+    var columns = Array.prototype.slice.call(document.querySelectorAll(".board .column"));
+    var dragged = null;
+    columns.forEach(function (column) {
+      column.dataset.dropStatus = columnStatus(column) || "";
+      column.querySelectorAll(".card").forEach(function (card) {
+        if (!cardId(card)) return;
+        card.setAttribute("draggable", "true");
+        card.title = say("dragHint");
+        card.addEventListener("dragstart", function (event) {
+          dragged = { card: card, id: cardId(card), status: card.dataset.status,
+            from: column };
+          event.dataTransfer.setData("text/plain", dragged.id);
+          event.dataTransfer.effectAllowed = "move";
+          markTargets(dragged.status);
+        });
+        card.addEventListener("dragend", function () { markTargets(null); });
+      });
+      column.addEventListener("dragover", function (event) {
+        if (dragged && column !== dragged.from) {
+          event.preventDefault();
+          event.dataTransfer.dropEffect = allowedHere(column) ? "move" : "none";
+        }
+      });
+      column.addEventListener("drop", function (event) {
+        event.preventDefault();
+        var move = dragged;
+        dragged = null;
+        markTargets(null);
+        if (!move || column === move.from) return;
+        var target = column.dataset.dropStatus;
+        if (!allowedHere(column, move.status)) {
+          showNotice("error", say("dropHint", { status: statusLabel(target),
+            from: statusLabel(move.status) }) + " " + say("allowedHint",
+            { allowed: allowedFrom(move.status).map(statusLabel).join(", ") || "–" }));
+          return;
+        }
+        column.querySelector(".cards").appendChild(move.card);
+        move.card.classList.add("taskmon-busy");
+        run(function () { return changeStatus([move.id], target); }).then(function (reply) {
+          if (!reply.ok) move.from.querySelector(".cards").appendChild(move.card);
+          move.card.classList.remove("taskmon-busy");
+        });
+      });
+    });
+
+    function allowedHere(column, status) {
+      status = status || (dragged && dragged.status);
+      var target = column.dataset.dropStatus;
+      var known = STATUS_IDS.indexOf(status) !== -1;
+      return !!target && (!known || allowedFrom(status).indexOf(target) !== -1);
+    }
+
+    function markTargets(status) {
+      columns.forEach(function (column) {
+        column.classList.toggle("taskmon-drop-ok", !!status && allowedHere(column, status));
+        column.classList.toggle("taskmon-drop-no", !!status && !allowedHere(column, status));
+      });
+    }
+  }
+
+  function columnStatus(column) {
+    return known(column.dataset.status, STATUS_IDS) ||
+      idFromClass(column, "status-col-", STATUS_IDS);
+  }
+
+  function cardId(card) {
+    if (card.dataset.taskId) return card.dataset.taskId;
+    var cell = card.querySelector(".card-id");
+    return cell ? cell.textContent.trim() : "";
+  }
+})();

@@ -43,7 +43,9 @@ from tornado import netutil, web
 from tornado.httpserver import HTTPServer
 from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
-from taskmon_site.config import ConfigError
+from taskmon_site.build import BuildError as SiteBuildError
+from taskmon_site.build import SiteBuilder
+from taskmon_site.config import Config, ConfigError, load_config
 from taskmon_site.scheduler import MAX_WAIT_SECONDS, QUIET_SECONDS, RebuildScheduler
 from taskmon_site.watch import ChangeFilter, SourceWatcher
 
@@ -95,7 +97,7 @@ BuilderFactory = Callable[[Path, bool], Builder]
 
 
 @dataclass(frozen=True)
-class BuildError:
+class BuildFailure:
     """A failed build as the browser overlay shows it."""
 
     message: str
@@ -122,7 +124,7 @@ class BuildOutcome:
     changed: frozenset[Path]
     seconds: float
     report: Any = None
-    error: BuildError | None = None
+    error: BuildFailure | None = None
     #: Set when the build went to a fresh folder that should now be served.
     output_dir: Path | None = None
 
@@ -190,9 +192,11 @@ class PreviewSite:
 
     def rebuild(self, changed: set[Path]) -> BuildOutcome:
         """Bring the site up to date with *changed* (any mix of edits and deletions)."""
-        if self.config_file is not None and self.config_file in _resolved(changed):
+        resolved = _resolved(changed)
+        if self.config_file is not None and self.config_file in resolved:
             self._reload_config = True
-        if self._fresh_next or self._reload_config or self._builder is None:
+        fresh = self._fresh_next or self._reload_config or self._builder is None
+        if fresh or self._touches_theme(resolved):
             return self.build(changed)
         started = time.perf_counter()
         try:
@@ -201,6 +205,14 @@ class PreviewSite:
             self._fresh_next = True
             return self._failed(frozenset(changed), started, exc)
         return BuildOutcome(frozenset(changed), time.perf_counter() - started, report)
+
+    def _touches_theme(self, changed: set[Path]) -> bool:
+        # TODO: SiteBuilder.rebuild keeps the theme key it computed at start, so
+        # after a template edit it re-renders nothing; a fresh build does. Drop
+        # this once rebuild handles theme changes itself.
+        config = getattr(self._builder, "config", None)
+        themes = [d.resolve() for d in getattr(config, "theme_dirs", [])]
+        return any(p.is_relative_to(t) for p in changed for t in themes)
 
     def watch_dirs(self) -> list[Path]:
         if self._watch_builder is not None:
@@ -250,11 +262,24 @@ def _resolved(paths: Iterable[Path]) -> set[Path]:
     return {Path(p).resolve() for p in paths}
 
 
-def describe_error(exc: BaseException, site: PreviewSite) -> BuildError:
-    """The message, kind and source location of a build failure."""
-    file, line = _error_location(exc, site)
+def describe_error(exc: BaseException, site: PreviewSite) -> BuildFailure:
+    """The message, kind and source location of a build failure.
+
+    The message is the builder's; kind and location may come from the error
+    it wraps (a template error wrapped in the builder's own error, say).
+    """
+    chain = _causes(exc)
+    file, line = next((loc for e in chain if (loc := _error_location(e, site))[0]), (None, None))
     message = str(exc).strip() or type(exc).__name__
-    return BuildError(message, type(exc).__name__, file and site.display(file), line)
+    return BuildFailure(message, type(chain[-1]).__name__, file and site.display(file), line)
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """*exc* and the exceptions it was raised from, outermost first."""
+    chain = [exc]
+    while chain[-1].__cause__ is not None and len(chain) < 10:
+        chain.append(chain[-1].__cause__)
+    return chain
 
 
 def _error_location(exc: BaseException, site: PreviewSite) -> tuple[str | None, int | None]:
@@ -288,11 +313,11 @@ def _opt_int(value: object) -> int | None:
 
 #: Failures caused by the site's own files; anything else is a bug in the
 #: builder and is logged with its traceback.
-_USER_ERRORS = (ConfigError, TemplateError, tomllib.TOMLDecodeError, yaml.YAMLError,
-                UnicodeDecodeError)
+_USER_ERRORS = (ConfigError, SiteBuildError, TemplateError, tomllib.TOMLDecodeError,
+                yaml.YAMLError, UnicodeDecodeError)
 
 
-def log_failure(exc: BaseException, error: BuildError, changed: str, seconds: float) -> None:
+def log_failure(exc: BaseException, error: BuildFailure, changed: str, seconds: float) -> None:
     """One ERROR line; the traceback too when the failure is not the site's fault."""
     where = f"{error.location}: " if error.location else ""
     user_error = isinstance(exc, _USER_ERRORS)
@@ -323,7 +348,7 @@ class PreviewState:
     root: Path | None = None
     generation: int = 0
     building: bool = False
-    error: BuildError | None = None
+    error: BuildFailure | None = None
     changed: list[str] = field(default_factory=list)
     built_at: float | None = None
 
@@ -686,29 +711,41 @@ def bind_error_message(host: str, port: int, exc: OSError) -> str:
     return f"cannot listen on {host} port {port}: {exc.strerror or exc}"
 
 
-def site_builder_factory(config: Any) -> BuilderFactory:
-    """Builders for *config*, re-reading its config file when asked."""
-    from taskmon_site.build import SiteBuilder
-    from taskmon_site.config import load_config
+def site_builder_factory(
+    config: Config, reload_config: Callable[[], Config] | None = None
+) -> BuilderFactory:
+    """Builders for *config*; *reload_config* reads it again when the file changed."""
 
-    def make(output_dir: Path, reload_config: bool) -> Builder:
+    def reload() -> Config:
+        return load_config(config.source_dir, config.config_file)
+
+    def make(output_dir: Path, fresh_config: bool) -> Builder:
         nonlocal config
-        if reload_config:
-            # TODO: CLI flag overrides are not re-applied; run_serve does not get them.
-            config = load_config(config.source_dir, config.config_file)
+        if fresh_config:
+            config = (reload_config or reload)()
         return SiteBuilder(config, output_dir=output_dir)
 
     return make
 
 
-def run_serve(args: argparse.Namespace, config: Any) -> int:
+def _config_reloader(args: argparse.Namespace) -> Callable[[], Config] | None:
+    """Read the config the way the command line first did, flags included."""
+    if not hasattr(args, "source"):
+        return None
+    from taskmon_site.cli import config_from_args
+
+    return lambda: config_from_args(args)
+
+
+def run_serve(args: argparse.Namespace, config: Config) -> int:
     """Run ``taskmon-site serve`` until interrupted; the exit status."""
     try:
         sockets = bind(args.host, args.port)
     except OSError as exc:
         print(f"taskmon-site: {bind_error_message(args.host, args.port, exc)}", file=sys.stderr)
         return 2
-    site = PreviewSite(site_builder_factory(config), config.source_dir, config.config_file)
+    make_builder = site_builder_factory(config, _config_reloader(args))
+    site = PreviewSite(make_builder, config.source_dir, config.config_file)
     server = PreviewServer(site, sockets)
     try:
         asyncio.run(_serve_until_signal(server))

@@ -36,6 +36,7 @@ from taskmon_site.serve import (
     run_serve,
     site_builder_factory,
 )
+from taskmon_site.urls import doc_url
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -247,11 +248,13 @@ def test_a_broken_config_shows_the_error_then_clears(make_tree):
     assert "Fixed site" in page_after
 
 
-def test_a_template_error_names_the_template_and_line(make_tree):
+def test_template_edits_show_and_a_template_error_names_file_and_line(make_tree):
     src = make_tree({**SOURCE, "taskmon.toml": 'theme = "theme"\n',
                      "theme/templates/doc.html": '{% extends "base.html" %}\n'})
     template = src / "theme" / "templates" / "doc.html"
     with serving(real_site(src)) as server:
+        write(template, '{% extends "base.html" %}\n{% block main %}Themed{% endblock %}\n')
+        poll(lambda: "Themed" in fetch(server.url + GUIDE_URL)[2])
         write(template, '{% extends "base.html" %}\n{% block main %}{% if %}{% endblock %}\n')
         broken = poll(lambda: (s := status(server))["error"] and s)
         template.unlink()

@@ -11,6 +11,8 @@ import pytest
 from playwright.sync_api import expect
 from test_serve import GUIDE_URL, SOURCE, real_site, serving, write
 
+from taskmon_site.urls import doc_url
+
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
@@ -87,7 +89,7 @@ def test_save_to_reload_time_on_the_real_corpus(corpus, page):
     """Not a limit, a measurement: printed for the record (pytest -s)."""
     doc = corpus / "docs" / "ppx.md"
     with serving(real_site(corpus)) as server:
-        page.goto(server.url + "docs/docs/ppx.html")
+        page.goto(server.url + doc_url("docs/ppx.md", set()))
         expect(page.locator("#state")).to_have_text("connected")
         timings = []
         for n in range(3):

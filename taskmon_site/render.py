@@ -379,13 +379,13 @@ def _epoch(value: Any) -> int | None:
 
 
 def entry_gaps(worklog: list[WorkLogEntry]) -> list[float | None]:
-    """Seconds from the previous work-log entry to each entry (None for the first)."""
-    gaps: list[float | None] = [None]
-    for before, entry in zip(worklog, worklog[1:]):
-        if before.when is None or entry.when is None:
-            gaps.append(None)
-        else:
-            gaps.append(_seconds_between(before.when, entry.when))
+    """Seconds from the previous dated work-log entry to each entry (None when unknown)."""
+    gaps: list[float | None] = []
+    last = None
+    for entry in worklog:
+        gaps.append(None if last is None or entry.when is None
+                    else max(0.0, _seconds_between(last, entry.when)))
+        last = entry.when or last
     return gaps
 
 

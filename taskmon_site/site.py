@@ -54,6 +54,8 @@ class Site:
     problems: list[Problem]
     #: Site-level problems (duplicate ids …), besides those of single files.
     site_problems: list[Problem] = field(default_factory=list)
+    #: The workflow files tasks name (``flow_file``), sorted.
+    flows: list[str] = field(default_factory=list)
 
     @property
     def statuses(self) -> list[str]:
@@ -87,6 +89,7 @@ def index_site(config: Config, tasks: dict[str, Task], docs: dict[str, Doc],
         activity=_activity(ordered),
         problems=file_problems + site_problems,
         site_problems=site_problems,
+        flows=sorted({t.flow for t in ordered if t.flow}),
     )
 
 

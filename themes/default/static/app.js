@@ -1,13 +1,375 @@
 // taskmon-site: a small progressive layer. Every page works without it.
+//
+// Every word it shows comes from the page's #taskmon-ui block (strings.toml);
+// task data comes from assets/data.js, a script rather than fetched JSON, so
+// the site works from file:// as well as from any static host. This file holds
+// what every page needs (theme, keyboard, read marks, search); views.js adds
+// the dashboard, list and board behaviour and uses window.TaskmonApp.
 (function () {
   "use strict";
+
+  var ui = readUi();
+  var root = document.body.getAttribute("data-root") || "";
+  var siteUrl = new URL(root || "./", location.href);
+  var store = makeStore("taskmon:" + siteUrl.pathname);
+  var marks = makeMarks();
+
+  function readUi() {
+    var el = document.getElementById("taskmon-ui");
+    try {
+      return JSON.parse(el.textContent);
+    } catch (e) {
+      return { strings: {}, labels: {}, statuses: [], roles: [] };
+    }
+  }
+
+  /** A UI string with its {placeholders} filled in. */
+  function t(key, values) {
+    var text = ui.strings[key] || key;
+    Object.keys(values || {}).forEach(function (name) {
+      text = text.split("{" + name + "}").join(String(values[name]));
+    });
+    return text;
+  }
+
+  function label(id) {
+    return ui.labels[id] || id;
+  }
+
+  // localStorage can be missing or full; the site then forgets between visits.
+  function makeStore(prefix) {
+    var memory = {};
+    return {
+      get: function (key, fallback) {
+        var raw;
+        try { raw = localStorage.getItem(prefix + ":" + key); } catch (e) { raw = memory[key]; }
+        if (raw == null) return fallback;
+        try { return JSON.parse(raw); } catch (e) { return fallback; }
+      },
+      set: function (key, value) {
+        var raw = JSON.stringify(value);
+        memory[key] = raw;
+        try { localStorage.setItem(prefix + ":" + key, raw); } catch (e) { /* kept in memory */ }
+      }
+    };
+  }
+
+  function el(tag, attrs, text) {
+    var node = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (name) { node.setAttribute(name, attrs[name]); });
+    if (text != null) node.textContent = text;
+    return node;
+  }
+
+  // -- read marks -----------------------------------------------------------------
+  //
+  // A task is new when the `updated` value remembered from the last time its page
+  // was opened differs from the current one; a task never opened is new when it
+  // was updated after the first visit (or the last "mark all read").
+
+  function makeMarks() {
+    var seen = store.get("seen", {});
+    var since = store.get("since", null);
+    if (since == null) {
+      since = builtAtEpoch();
+      store.set("since", since);
+    }
+    var listeners = [];
+    function changed() {
+      store.set("seen", seen);
+      listeners.forEach(function (fn) { fn(); });
+    }
+    return {
+      isNew: function (url, stamp, updated) {
+        if (Object.prototype.hasOwnProperty.call(seen, url)) return seen[url] !== stamp;
+        return updated != null && updated > since;
+      },
+      wasOpened: function (url) { return Object.prototype.hasOwnProperty.call(seen, url); },
+      read: function (url, stamp) { seen[url] = stamp; changed(); },
+      readAll: function (records) {
+        seen = {};
+        records.forEach(function (r) { if (r.updated != null && r.updated > since) since = r.updated; });
+        since = Math.max(since, builtAtEpoch());
+        store.set("since", since);
+        changed();
+      },
+      onChange: function (fn) { listeners.push(fn); }
+    };
+  }
+
+  function builtAtEpoch() {
+    var info = window.TASKMON_BUILD;
+    var when = info ? Date.parse(info.builtAt) : NaN;
+    return isNaN(when) ? Math.floor(Date.now() / 1000) : Math.floor(when / 1000);
+  }
+
+  /** A small "new" badge that marks the task read when pressed. */
+  function newMark(url, stamp, onRead) {
+    var button = el("button", { type: "button", "class": "new-mark", title: t("mark_read"),
+      "aria-label": t("new") + " – " + t("mark_read"), "data-new-mark": "" }, t("new"));
+    button.addEventListener("click", function (event) {
+      event.preventDefault();
+      marks.read(url, stamp);
+      if (onRead) onRead();
+    });
+    return button;
+  }
+
+  function markTaskPage() {
+    var article = document.querySelector("article.task[data-url]");
+    if (!article) return;
+    var url = article.getAttribute("data-url");
+    var stamp = article.getAttribute("data-stamp");
+    var notice = article.querySelector("[data-updated-notice]");
+    if (notice && marks.wasOpened(url) && marks.isNew(url, stamp, null)) notice.hidden = false;
+    marks.read(url, stamp);
+  }
+
+  // -- relative ages --------------------------------------------------------------
+
+  function age(epochSeconds) {
+    var minutes = Math.max(0, Math.floor((Date.now() / 1000 - epochSeconds) / 60));
+    if (minutes < 1) return t("just_now");
+    if (minutes < 60) return t("unit_minute", { n: minutes });
+    if (minutes < 1440) return t("unit_hour", { n: Math.floor(minutes / 60) });
+    return t("unit_day", { n: Math.floor(minutes / 1440) });
+  }
+
+  // -- theme ----------------------------------------------------------------------
+
+  function setupTheme() {
+    var button = document.querySelector("[data-theme-toggle]");
+    var html = document.documentElement;
+    var media = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
+    if (!button) return;
+    function isDark() {
+      return html.classList.contains("dark") ||
+        (!html.classList.contains("light") && !!media && media.matches);
+    }
+    function show() {
+      var dark = isDark();
+      button.setAttribute("aria-pressed", dark ? "true" : "false");
+      button.title = dark ? t("theme_light") : t("theme_dark");
+    }
+    button.addEventListener("click", function () {
+      var next = isDark() ? "light" : "dark";
+      html.classList.remove("dark", "light");
+      html.classList.add(next);
+      try { localStorage.setItem("taskmon:theme", next); } catch (e) { /* not remembered */ }
+      show();
+    });
+    if (media && media.addEventListener) media.addEventListener("change", show);
+    show();
+  }
+
+  // -- keyboard -------------------------------------------------------------------
+
+  function setupKeyboard() {
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+      var target = event.target;
+      if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
+      var field = document.querySelector("[data-filters] input[name=q]") ||
+        document.getElementById("site-search");
+      if (!field) return;
+      event.preventDefault();
+      field.focus();
+      field.select();
+    });
+  }
+
+  // -- search ---------------------------------------------------------------------
+  //
+  // Served over http, the Pagefind index in pagefind/ answers (Chinese included);
+  // opened from disk, a browser refuses to load it, so the box says so and offers
+  // matches in task and doc titles from data.js instead.
+
+  function setupSearch() {
+    var box = document.querySelector("[data-search]");
+    if (!box) return;
+    var input = box.querySelector("input");
+    var panel = box.querySelector(".search-results");
+    var fromDisk = location.protocol === "file:";
+    var pagefind = null;
+    var timer = 0;
+    var generation = 0;
+
+    function open(nodes) {
+      panel.replaceChildren.apply(panel, nodes);
+      panel.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+    }
+    function close() {
+      panel.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+    }
+    function note(key) { return el("p", { "class": "muted" }, t(key)); }
+
+    function run() {
+      var query = input.value.trim();
+      var mine = ++generation;
+      if (!query) return close();
+      if (fromDisk) {
+        return titleMatches(query, function (list) {
+          if (mine === generation) open([note("search_needs_http")].concat(list));
+        });
+      }
+      open([note("search_loading")]);
+      loadPagefind().then(function (pf) {
+        return pf.search(query);
+      }).then(function (search) {
+        return Promise.all(search.results.slice(0, 10).map(function (r) { return r.data(); }));
+      }).then(function (results) {
+        if (mine !== generation) return;
+        open(results.length ? [resultList(results)] : [note("search_no_results")]);
+      }, function () {
+        titleMatches(query, function (list) {
+          if (mine === generation) open([note("search_no_index")].concat(list));
+        });
+      });
+    }
+
+    function loadPagefind() {
+      if (!pagefind) {
+        var src = new URL(root + "pagefind/pagefind.js", location.href).href;
+        pagefind = import(src).then(function (pf) {
+          return Promise.resolve(pf.options({ baseUrl: siteUrl.pathname })).then(function () {
+            return pf.init();
+          }).then(function () { return pf; });
+        });
+        pagefind.catch(function () { pagefind = null; });
+      }
+      return pagefind;
+    }
+
+    input.addEventListener("input", function () {
+      clearTimeout(timer);
+      timer = setTimeout(run, 120);
+    });
+    input.addEventListener("focus", function () { if (input.value.trim()) run(); });
+    input.addEventListener("keydown", function (event) {
+      if (event.key === "Escape") { close(); input.blur(); }
+      if (event.key === "ArrowDown") { moveSelection(panel, 1); event.preventDefault(); }
+    });
+    panel.addEventListener("keydown", function (event) {
+      if (event.key === "ArrowDown" || event.key === "ArrowUp") {
+        moveSelection(panel, event.key === "ArrowDown" ? 1 : -1);
+        event.preventDefault();
+      } else if (event.key === "Escape") {
+        close();
+        input.focus();
+      }
+    });
+    document.addEventListener("click", function (event) {
+      if (!box.contains(event.target)) close();
+    });
+  }
+
+  function moveSelection(panel, step) {
+    var links = Array.prototype.slice.call(panel.querySelectorAll("a"));
+    if (!links.length) return;
+    var at = links.indexOf(document.activeElement);
+    var next = links[Math.max(0, Math.min(links.length - 1, at + step))];
+    links.forEach(function (a) { a.removeAttribute("aria-selected"); });
+    next.setAttribute("aria-selected", "true");
+    next.focus();
+  }
+
+  function resultList(results) {
+    var list = el("ul");
+    results.forEach(function (r) {
+      var link = el("a", { href: r.url });
+      link.appendChild(el("span", { "class": "result-title" }, r.meta.title || r.url));
+      if (r.meta.kind) link.appendChild(el("span", { "class": "result-kind" }, r.meta.kind));
+      var excerpt = el("span", { "class": "result-excerpt" });
+      appendMarked(excerpt, r.excerpt || "");
+      link.appendChild(excerpt);
+      var item = el("li");
+      item.appendChild(link);
+      list.appendChild(item);
+    });
+    return list;
+  }
+
+  /** Pagefind's excerpt as text nodes, keeping only its <mark> highlights. */
+  function appendMarked(parent, html) {
+    var decoder = document.createElement("textarea");
+    html.split(/(<mark>|<\/mark>)/).reduce(function (inMark, part) {
+      if (part === "<mark>") return true;
+      if (part === "</mark>") return false;
+      decoder.innerHTML = part.replace(/</g, "&lt;");
+      var text = document.createTextNode(decoder.value);
+      if (inMark) {
+        var mark = el("mark");
+        mark.appendChild(text);
+        parent.appendChild(mark);
+      } else {
+        parent.appendChild(text);
+      }
+      return inMark;
+    }, false);
+  }
+
+  /** Tasks and docs whose title (or id) holds every word of *query*, from data.js. */
+  function titleMatches(query, done) {
+    withData(function (data) {
+      var words = query.toLowerCase().split(/\s+/).filter(Boolean);
+      var hits = [];
+      var has = function (text) {
+        text = text.toLowerCase();
+        return words.every(function (w) { return text.indexOf(w) !== -1; });
+      };
+      var f = fieldIndex(data);
+      for (var i = 0; i < data.tasks.length && hits.length < 10; i++) {
+        var task = data.tasks[i];
+        if (has(task[f.id] + " " + task[f.title])) {
+          hits.push({ url: task[f.url], title: task[f.title], kind: t("kind_task") });
+        }
+      }
+      data.docs.forEach(function (doc) {
+        if (hits.length < 15 && has(doc[1] + " " + doc[2])) {
+          hits.push({ url: doc[0], title: doc[1], kind: t("kind_doc") });
+        }
+      });
+      if (!hits.length) return done([el("p", { "class": "muted" }, t("search_no_results"))]);
+      var list = el("ul");
+      hits.forEach(function (hit) {
+        var link = el("a", { href: root + hit.url });
+        link.appendChild(el("span", { "class": "result-title" }, hit.title));
+        link.appendChild(el("span", { "class": "result-kind" }, hit.kind));
+        var item = el("li");
+        item.appendChild(link);
+        list.appendChild(item);
+      });
+      done([el("p", { "class": "muted small" }, t("search_title_matches")), list]);
+    });
+  }
+
+  /** Call *fn* with window.TASKMON_DATA, loading assets/data.js once if the page has not. */
+  function withData(fn) {
+    if (window.TASKMON_DATA) return fn(window.TASKMON_DATA);
+    var script = document.querySelector("script[data-taskmon-data]");
+    if (!script) {
+      script = el("script", { src: root + "assets/data.js", "data-taskmon-data": "" });
+      document.body.appendChild(script);
+    }
+    script.addEventListener("load", function () { fn(window.TASKMON_DATA); });
+  }
+
+  function fieldIndex(data) {
+    var index = {};
+    data.fields.forEach(function (name, i) { index[name] = i; });
+    return index;
+  }
+
+  // -- small page touches ----------------------------------------------------------
 
   function showBuildTime() {
     var info = window.TASKMON_BUILD;
     if (!info) return;
-    document.querySelectorAll("[data-built-at]").forEach(function (el) {
-      el.textContent = info.builtAt.replace("T", " ").replace(/\.\d+/, "");
-      el.setAttribute("datetime", info.builtAt);
+    document.querySelectorAll("[data-built-at]").forEach(function (node) {
+      node.textContent = info.builtAt.replace("T", " ").replace(/\.\d+/, "");
+      node.setAttribute("datetime", info.builtAt);
     });
   }
 
@@ -20,48 +382,15 @@
     });
   }
 
-  function setupListFilters() {
-    var form = document.querySelector("[data-filters]");
-    var table = document.querySelector("[data-task-table]");
-    if (!form || !table) return;
-    var rows = Array.prototype.slice.call(table.tBodies[0].rows);
-    var texts = rows.map(function (row) { return row.textContent.toLowerCase(); });
-    var shown = form.querySelector("[data-shown]");
-    var params = new URLSearchParams(location.search);
-    ["q", "status", "current", "next"].forEach(function (name) {
-      if (params.has(name) && form.elements[name]) form.elements[name].value = params.get(name);
-    });
-
-    function apply() {
-      var q = form.elements.q.value.trim().toLowerCase();
-      var want = {
-        status: form.elements.status.value,
-        current: form.elements.current.value,
-        next: form.elements.next.value
-      };
-      var count = 0;
-      rows.forEach(function (row, i) {
-        var ok = (!q || texts[i].indexOf(q) !== -1) &&
-          (!want.status || row.dataset.status === want.status) &&
-          (!want.current || row.dataset.current === want.current) &&
-          (!want.next || row.dataset.next === want.next);
-        row.hidden = !ok;
-        if (ok) count++;
-      });
-      if (shown) shown.textContent = count + " / " + rows.length;
-      var next = new URLSearchParams();
-      Object.keys(want).forEach(function (k) { if (want[k]) next.set(k, want[k]); });
-      if (q) next.set("q", form.elements.q.value.trim());
-      var query = next.toString();
-      history.replaceState(null, "", query ? "?" + query : location.pathname);
-    }
-
-    form.addEventListener("input", apply);
-    form.addEventListener("change", apply);
-    apply();
-  }
+  window.TaskmonApp = {
+    ui: ui, t: t, label: label, root: root, store: store, marks: marks, el: el,
+    newMark: newMark, age: age, fieldIndex: fieldIndex
+  };
 
   showBuildTime();
   markCurrentDoc();
-  setupListFilters();
+  setupTheme();
+  setupKeyboard();
+  setupSearch();
+  markTaskPage();
 })();

@@ -7,6 +7,7 @@ page's path relative to the site root ('/'-separated, never starting with '/').
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -101,7 +102,8 @@ class Page:
     #: Hash of the source file's bytes when it was read.
     digest: str = ""
     title: str = ""
-    html: str = ""
+    #: The rendered body, zlib-compressed: a site holds thousands of them in memory.
+    html_z: bytes = b""
     toc: list[Heading] = field(default_factory=list)
     #: src_uris of the tasks and docs this page links to or mentions.
     references: set[str] = field(default_factory=set)
@@ -112,6 +114,15 @@ class Page:
     lookups: dict[str, str | None] = field(default_factory=dict)
     #: Lower-cased ``*.md`` file names the source mentions (links may resolve later).
     mentions: set[str] = field(default_factory=set)
+
+    @property
+    def html(self) -> str:
+        """The body rendered to HTML."""
+        return zlib.decompress(self.html_z).decode("utf-8") if self.html_z else ""
+
+    @html.setter
+    def html(self, value: str) -> None:
+        self.html_z = zlib.compress(value.encode("utf-8"), 1)
 
 
 @dataclass(eq=False)

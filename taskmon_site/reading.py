@@ -270,10 +270,20 @@ def _tokens_between(tokens: list[Token], start: int, end: int | None) -> list[To
     return [t for t in tokens if t.map and t.map[0] >= start and (end is None or t.map[0] < end)]
 
 
+#: Plain text kept per page and section: enough for excerpts and summaries.
+TEXT_LIMIT = 400
+
+
 def _plain_text(tokens: list[Token]) -> str:
-    parts = [t.content for t in tokens if t.type in ("inline", "fence", "code_block")]
-    text = " ".join(parts)
-    return re.sub(r"\s+", " ", _PLAIN_STRIP.sub(r"\1", text)).strip()
+    parts, size = [], 0
+    for token in tokens:
+        if token.type in ("inline", "fence", "code_block"):
+            parts.append(token.content)
+            size += len(token.content)
+            if size > TEXT_LIMIT * 2:
+                break
+    text = re.sub(r"\s+", " ", _PLAIN_STRIP.sub(r"\1", " ".join(parts))).strip()
+    return text[:TEXT_LIMIT]
 
 
 def _first_sentence(text: str, limit: int = 160) -> str:

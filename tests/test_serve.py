@@ -182,6 +182,8 @@ def test_a_saved_doc_is_served_rebuilt_with_one_log_line(make_tree, caplog):
 
         after = poll(lambda: (s := status(server))["build"] != before and s)
         body = fetch(server.url + GUIDE_URL)[2]
+        time.sleep(0.3)  # a build that set off another one would show by now
+        assert status(server)["build"] == after["build"]
 
     assert "Version two." in body and "Version one." not in body
     assert after["ok"] is True

@@ -327,8 +327,12 @@ class Renderer:
                         files[f"assets/{path.relative_to(static).as_posix()}"] = (
                             path.read_bytes())
         light = HtmlFormatter(style="default").get_style_defs(".highlight")
-        dark = HtmlFormatter(style="monokai").get_style_defs(".dark .highlight")
-        files["assets/pygments.css"] = (light + "\n" + dark + "\n").encode("utf-8")
+        dark = HtmlFormatter(style="monokai")
+        chosen = dark.get_style_defs(":root.dark .highlight")
+        by_os = dark.get_style_defs(":root:not(.light) .highlight")
+        files["assets/pygments.css"] = (
+            f"{light}\n{chosen}\n@media (prefers-color-scheme: dark) {{\n{by_os}\n}}\n"
+        ).encode("utf-8")
         return files
 
 

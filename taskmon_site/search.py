@@ -78,7 +78,8 @@ def build_search_index(site: Site, output_dir: Path) -> SearchReport | None:
     fresh = output_dir / f".{SEARCH_DIR}.new"
     shutil.rmtree(fresh, ignore_errors=True)
     command = [str(binary), "--site", str(output_dir), "--output-path", str(fresh),
-               "--force-language", language, "--keep-index-url"]
+               "--force-language", language, "--keep-index-url",
+               "--exclude-selectors", ".header-anchor"]
     try:
         result = subprocess.run(command, capture_output=True, text=True, timeout=900)
     except (OSError, subprocess.TimeoutExpired) as exc:

@@ -45,7 +45,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from taskmon_site.build import BuildError as SiteBuildError
 from taskmon_site.build import SiteBuilder
-from taskmon_site.config import DEFAULT_THEME, Config, ConfigError, load_config
+from taskmon_site.config import CONFIG_NAME, DEFAULT_THEME, Config, ConfigError, load_config
 from taskmon_site.scheduler import MAX_WAIT_SECONDS, QUIET_SECONDS, RebuildScheduler
 from taskmon_site.watch import ChangeFilter, SourceWatcher
 
@@ -216,11 +216,12 @@ class PreviewSite:
         return any(p.is_relative_to(t) for p in changed for t in themes)
 
     def watch_dirs(self) -> list[Path]:
+        # The config file's folder even when there is no config file yet.
+        config_dir = [self.config_file.parent] if self.config_file else []
         if self._watch_builder is not None:
-            return self._watch_builder.watch_dirs()
+            return self._watch_builder.watch_dirs() + config_dir
         # No builder could even be made: watch enough to notice the fix.
-        dirs = [self.source_dir]
-        return dirs + ([self.config_file.parent] if self.config_file else [])
+        return [self.source_dir, *config_dir]
 
     def is_relevant(self, path: Path) -> bool:
         if self.config_file is not None and path.resolve() == self.config_file:
@@ -729,6 +730,15 @@ def site_builder_factory(
     return make
 
 
+def preview_site(
+    config: Config, reload_config: Callable[[], Config] | None = None
+) -> PreviewSite:
+    """The site *config* describes, ready to preview with the real builder."""
+    config_file = config.config_file or config.source_dir / CONFIG_NAME
+    make_builder = site_builder_factory(config, reload_config)
+    return PreviewSite(make_builder, config.source_dir, config_file)
+
+
 def _config_reloader(args: argparse.Namespace) -> Callable[[], Config] | None:
     """Read the config the way the command line first did, flags included."""
     if not hasattr(args, "source"):
@@ -745,9 +755,7 @@ def run_serve(args: argparse.Namespace, config: Config) -> int:
     except OSError as exc:
         print(f"taskmon-site: {bind_error_message(args.host, args.port, exc)}", file=sys.stderr)
         return 2
-    make_builder = site_builder_factory(config, _config_reloader(args))
-    site = PreviewSite(make_builder, config.source_dir, config.config_file)
-    server = PreviewServer(site, sockets)
+    server = PreviewServer(preview_site(config, _config_reloader(args)), sockets)
     try:
         asyncio.run(_serve_until_signal(server))
     except KeyboardInterrupt:

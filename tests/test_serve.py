@@ -33,8 +33,8 @@ from taskmon_site.serve import (
     add_serve_arguments,
     bind,
     inject_preview,
+    preview_site,
     run_serve,
-    site_builder_factory,
 )
 from taskmon_site.urls import doc_url
 
@@ -54,8 +54,7 @@ GUIDE_URL = "docs/guide.html"
 
 
 def real_site(root: Path) -> PreviewSite:
-    config = load_config(root)
-    return PreviewSite(site_builder_factory(config), config.source_dir, config.config_file)
+    return preview_site(load_config(root))
 
 
 @contextmanager
@@ -248,6 +247,15 @@ def test_a_broken_config_shows_the_error_then_clears(make_tree):
     assert code == 200 and "Demo site" in page
     assert fixed["error"] is None and fixed["build"] != good["build"]
     assert "Fixed site" in page_after
+
+
+def test_a_config_file_created_later_is_read(make_tree):
+    files = dict(SOURCE)
+    del files["taskmon.toml"]
+    src = make_tree(files)
+    with serving(real_site(src)) as server:
+        write(src / "taskmon.toml", 'title = "Named later"\n')
+        poll(lambda: "Named later" in fetch(server.url + GUIDE_URL)[2])
 
 
 def test_template_edits_show_and_a_template_error_names_file_and_line(make_tree):

@@ -35,7 +35,7 @@
       commentSaved: "{id}: comment added.",
       allowedHint: "Allowed: {allowed}.",
       dropHint: "{status} is not allowed from {from}.",
-      conflict: "The file changed on disk meanwhile. Retry to apply your change to the new version.",
+      conflict: "The file changed on disk meanwhile. Retry to apply your change to it now.",
       offline: "The preview server cannot be reached. Is `taskmon-site serve` still running?",
       forbidden: "The preview refused the change ({error}). Reload the page and try again.",
       failed: "Not saved: {error}",
@@ -349,20 +349,16 @@
 
   // -- the task list ------------------------------------------------------------------
 
+  // Rows may be re-rendered or paged in by other scripts: every row that shows
+  // up in the body gets its checkbox, and only rows shown now can be changed.
   function setupList() {
     var table = document.querySelector("[data-task-table]");
-    if (!table || !table.tBodies.length) return;
-    var rows = Array.prototype.slice.call(table.tBodies[0].rows).filter(rowId);
+    if (!table || !table.tBodies.length || !table.tHead) return;
+    var body = table.tBodies[0];
     var all = el("input", { type: "checkbox", "aria-label": say("selectAll") });
     var head = el("th", { scope: "col", class: "taskmon-select" });
     head.appendChild(all);
     table.tHead.rows[0].insertBefore(head, table.tHead.rows[0].firstChild);
-    rows.forEach(function (row) {
-      var cell = el("td", { class: "taskmon-select" });
-      cell.appendChild(el("input", { type: "checkbox", "data-task-id": rowId(row),
-        "aria-label": say("selectTask", { id: rowId(row) }) }));
-      row.insertBefore(cell, row.firstChild);
-    });
 
     var bar = el("div", { class: "taskmon-bulk", hidden: "" });
     var count = el("span", { class: "taskmon-count" });
@@ -370,10 +366,29 @@
     var apply = el("button", { type: "button", "data-action": "bulk-status" }, say("apply"));
     var none = el("span", { class: "muted small" }, say("noCommonStatus"));
     bar.append(count, el("span", {}, say("setStatus")), choice, apply, none);
-    table.closest(".table-wrap").before(bar);
+    (table.closest(".table-wrap") || table).before(bar);
+
+    function addBoxes() {
+      Array.prototype.forEach.call(body.rows, function (row) {
+        var id = rowId(row);
+        if (!id || row.querySelector(".taskmon-select")) return;
+        var cell = el("td", { class: "taskmon-select" });
+        cell.appendChild(el("input", { type: "checkbox", "data-task-id": id,
+          "aria-label": say("selectTask", { id: id }) }));
+        row.insertBefore(cell, row.firstChild);
+      });
+    }
+
+    function shown() {
+      return Array.prototype.filter.call(body.rows, function (row) {
+        return !row.hidden && row.querySelector(".taskmon-select input");
+      });
+    }
 
     function selected() {
-      return rows.filter(function (row) { return box(row).checked && !row.hidden; });
+      return shown().filter(function (row) {
+        return row.querySelector(".taskmon-select input").checked;
+      });
     }
 
     function update() {
@@ -389,107 +404,128 @@
       });
       common = common || [];
       var keep = choice.value;
-      choice.replaceChildren();
-      common.forEach(function (status) {
-        choice.appendChild(el("option", { value: status }, statusLabel(status)));
-      });
+      choice.replaceChildren.apply(choice, common.map(function (status) {
+        return el("option", { value: status }, statusLabel(status));
+      }));
       if (common.indexOf(keep) !== -1) choice.value = keep;
       choice.hidden = apply.hidden = !common.length;
       none.hidden = !!common.length;
-      all.checked = chosen.length > 0 && chosen.length === visible().length;
+      all.checked = chosen.length > 0 && chosen.length === shown().length;
     }
 
-    function visible() { return rows.filter(function (row) { return !row.hidden; }); }
-    function box(row) { return row.querySelector(".taskmon-select input"); }
-
     all.addEventListener("change", function () {
-      visible().forEach(function (row) { box(row).checked = all.checked; });
+      shown().forEach(function (row) {
+        row.querySelector(".taskmon-select input").checked = all.checked;
+      });
       update();
     });
-    table.tBodies[0].addEventListener("change", update);
-    // The list's own filters hide rows; hidden rows are never changed.
-    var filters = document.querySelector("[data-filters]");
-    if (filters) filters.addEventListener("input", function () { setTimeout(update); });
+    body.addEventListener("change", update);
+    new MutationObserver(function () { addBoxes(); update(); })
+      .observe(body, { childList: true });
     apply.addEventListener("click", function () {
       var ids = selected().map(rowId);
       var status = choice.value;
       run(function () { return changeStatus(ids, status); }, [apply, choice]);
     });
+    addBoxes();
     update();
   }
 
   function rowId(row) {
     if (row.dataset.taskId) return row.dataset.taskId;
-    var cell = row.querySelector("td.id");
+    var cell = row.querySelector("td.id, td.col-id");
     return cell ? cell.textContent.trim() : "";
   }
 
   // -- the board --------------------------------------------------------------------------
 
+  // A board whose script announces drops between columns (data-board: the
+  // theme's views.js sends "taskmon:status-drop") is used through that; on a
+  // plain board, cards are made draggable here.
   function setupBoard() {
-    var columns = Array.prototype.slice.call(document.querySelectorAll(".board .column"));
-    var dragged = null;
-    columns.forEach(function (column) {
-      column.dataset.dropStatus = columnStatus(column) || "";
-      column.querySelectorAll(".card").forEach(function (card) {
-        if (!cardId(card)) return;
-        card.setAttribute("draggable", "true");
-        card.title = say("dragHint");
-        card.addEventListener("dragstart", function (event) {
-          dragged = { card: card, id: cardId(card), status: card.dataset.status,
-            from: column };
-          event.dataTransfer.setData("text/plain", dragged.id);
-          event.dataTransfer.effectAllowed = "move";
-          markTargets(dragged.status);
-        });
-        card.addEventListener("dragend", function () { markTargets(null); });
-      });
-      column.addEventListener("dragover", function (event) {
-        if (dragged && column !== dragged.from) {
-          event.preventDefault();
-          event.dataTransfer.dropEffect = allowedHere(column) ? "move" : "none";
-        }
-      });
-      column.addEventListener("drop", function (event) {
-        event.preventDefault();
-        var move = dragged;
-        dragged = null;
-        markTargets(null);
-        if (!move || column === move.from) return;
-        var target = column.dataset.dropStatus;
-        if (!allowedHere(column, move.status)) {
-          showNotice("error", say("dropHint", { status: statusLabel(target),
-            from: statusLabel(move.status) }) + " " + say("allowedHint",
-            { allowed: allowedFrom(move.status).map(statusLabel).join(", ") || "–" }));
-          return;
-        }
-        column.querySelector(".cards").appendChild(move.card);
-        move.card.classList.add("taskmon-busy");
-        run(function () { return changeStatus([move.id], target); }).then(function (reply) {
-          if (!reply.ok) move.from.querySelector(".cards").appendChild(move.card);
-          move.card.classList.remove("taskmon-busy");
-        });
-      });
+    var board = document.querySelector("[data-board]") || document.querySelector(".board");
+    if (!board) return;
+    var dragging = null;
+
+    board.addEventListener("dragstart", function (event) {
+      var card = event.target.closest && event.target.closest(".card");
+      dragging = card && cardId(card) ? card : null;
+      markTargets(dragging && dragging.dataset.status);
+    });
+    board.addEventListener("dragend", function () {
+      dragging = null;
+      markTargets(null);
     });
 
-    function allowedHere(column, status) {
-      status = status || (dragged && dragged.status);
-      var target = column.dataset.dropStatus;
-      var known = STATUS_IDS.indexOf(status) !== -1;
-      return !!target && (!known || allowedFrom(status).indexOf(target) !== -1);
+    if (board.hasAttribute("data-board")) {
+      board.setAttribute("data-status-drop", "");
+      board.addEventListener("taskmon:status-drop", function (event) {
+        event.preventDefault();
+        var detail = event.detail;
+        markTargets(null);
+        moveCard(event.target, detail.taskId, detail.from, detail.to);
+      });
+      return;
+    }
+
+    board.querySelectorAll(".card").forEach(function (card) {
+      if (!cardId(card)) return;
+      card.setAttribute("draggable", "true");
+      card.title = say("dragHint");
+    });
+    board.addEventListener("dragstart", function (event) {
+      if (dragging) event.dataTransfer.setData("text/plain", cardId(dragging));
+    });
+    board.addEventListener("dragover", function (event) {
+      var column = columnOf(event.target);
+      if (dragging && column && column !== columnOf(dragging)) event.preventDefault();
+    });
+    board.addEventListener("drop", function (event) {
+      var column = columnOf(event.target);
+      var card = dragging;
+      if (!card || !column || column === columnOf(card)) return;
+      event.preventDefault();
+      markTargets(null);
+      moveCard(card, cardId(card), card.dataset.status, columnStatus(column));
+    });
+
+    function columnOf(node) {
+      return node && node.closest ? node.closest(".column") : null;
     }
 
     function markTargets(status) {
-      columns.forEach(function (column) {
-        column.classList.toggle("taskmon-drop-ok", !!status && allowedHere(column, status));
-        column.classList.toggle("taskmon-drop-no", !!status && !allowedHere(column, status));
+      board.querySelectorAll(".column").forEach(function (column) {
+        var target = columnStatus(column);
+        var ok = !!status && canMove(status, target);
+        column.classList.toggle("taskmon-drop-ok", ok);
+        column.classList.toggle("taskmon-drop-no", !!status && !ok && status !== target);
       });
     }
   }
 
+  function moveCard(card, id, from, to) {
+    if (!to || to === from) return;
+    if (!canMove(from, to)) {
+      var allowed = allowedFrom(from).map(statusLabel).join(", ") || "–";
+      showNotice("error", say("dropHint", { status: statusLabel(to), from: statusLabel(from) }) +
+        " " + say("allowedHint", { allowed: allowed }));
+      return;
+    }
+    card.classList.add("taskmon-busy");
+    run(function () { return changeStatus([id], to); }).then(function (reply) {
+      if (!reply.ok) card.classList.remove("taskmon-busy");
+    });
+  }
+
+  // A card of no known status may try any column; the server has the last word.
+  function canMove(from, to) {
+    if (!to || from === to) return false;
+    return STATUS_IDS.indexOf(from) === -1 || allowedFrom(from).indexOf(to) !== -1;
+  }
+
   function columnStatus(column) {
     return known(column.dataset.status, STATUS_IDS) ||
-      idFromClass(column, "status-col-", STATUS_IDS);
+      idFromClass(column, "status-col-", STATUS_IDS) || idFromClass(column, "status-", STATUS_IDS);
   }
 
   function cardId(card) {

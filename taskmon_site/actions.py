@@ -21,7 +21,7 @@ Routes (all POST, JSON in and out)::
 Replies: ``{"ok": true, "task": {…}}`` (``"tasks": […]`` for the bulk route) or
 ``{"ok": false, "error": "…", "allowed": […], "errors": […]}`` with 400 (bad
 request, status, role or transition), 404 (unknown id), 409 (a file changed
-meanwhile: retry) or 403.
+meanwhile: retry), 503 (no build yet) or 403.
 """
 
 from __future__ import annotations
@@ -69,7 +69,8 @@ def new_token() -> str:
 class ApiContext:
     """What every handler shares: where the tasks are and who may change them."""
 
-    config: Callable[[], Config]
+    #: The site's config; None while no build has succeeded yet.
+    config: Callable[[], Config | None]
     token: str
     #: The server's own origin(s), e.g. "http://127.0.0.1:8000".
     origins: Callable[[], str | Iterable[str]]
@@ -78,7 +79,7 @@ class ApiContext:
 
 
 def api_routes(
-    config_getter: Callable[[], Config],
+    config_getter: Callable[[], Config | None],
     token: str,
     origin_getter: Callable[[], str | Iterable[str]],
 ) -> list[tuple[str, type, dict[str, Any]]]:
@@ -190,9 +191,12 @@ class _ApiHandler(web.RequestHandler):
 
     async def change(self, ids: list[str], make_edit: EditFactory, many: bool = False) -> None:
         """Apply an edit to the tasks of *ids* (all or none) and reply."""
+        config = self.ctx.config()
+        if config is None:
+            return self._fail(503, "the site has not been built yet; retry in a moment")
         loop = IOLoop.current()
         try:
-            tasks = await loop.run_in_executor(None, self._change, ids, make_edit)
+            tasks = await loop.run_in_executor(None, self._change, config, ids, make_edit)
         except taskcli.TaskLookupError as exc:
             self._fail(404 if exc.missing else 400, taskcli.reason(exc))
         except taskcli.BatchError as exc:
@@ -206,9 +210,8 @@ class _ApiHandler(web.RequestHandler):
             self._reply(200, {"ok": True, "tasks": records} if many else
                         {"ok": True, "task": records[0]})
 
-    def _change(self, ids: list[str], make_edit: EditFactory) -> list[Task]:
+    def _change(self, config: Config, ids: list[str], make_edit: EditFactory) -> list[Task]:
         with self.ctx.lock:
-            config = self.ctx.config()
             edit = make_edit(config)
             return taskcli.change_tasks(taskcli.TaskCatalog(config), ids, edit)
 

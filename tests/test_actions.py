@@ -80,13 +80,15 @@ class Api:
 
 
 @contextmanager
-def api_server(source: Path, bind_host: str = "127.0.0.1", origin_host: str | None = None):
+def api_server(source: Path, bind_host: str = "127.0.0.1", origin_host: str | None = None,
+               no_config: bool = False):
     sockets = netutil.bind_sockets(0, address=bind_host)
     port = sockets[0].getsockname()[1]
     shown = origin_host or bind_host
     origin = f"http://{'[' + shown + ']' if ':' in shown else shown}:{port}"
     config = load_config(source)
-    routes = actions.api_routes(lambda: config, TOKEN, lambda: origin + "/")
+    routes = actions.api_routes(lambda: None if no_config else config, TOKEN,
+                                lambda: origin + "/")
     ready, stop = threading.Event(), []
 
     async def serve() -> None:
@@ -365,6 +367,14 @@ def test_a_file_changed_meanwhile_is_409(repo, api, monkeypatch):
     assert reply["error"] == ("task_en: changed on disk since it was read; "
                               "re-read it and retry")
     assert path.read_text(encoding="utf-8") == saved
+
+
+def test_before_the_first_good_build_the_api_asks_to_retry(repo):
+    with api_server(repo, no_config=True) as api:
+        assert api.post("tasks/task_en/status", {"status": "review"}) == (503, {
+            "ok": False, "error": "the site has not been built yet; retry in a moment",
+            "allowed": []})
+    assert read(repo, "task_en.md") == EN
 
 
 def test_only_post_is_answered(api):

@@ -26,6 +26,12 @@ from taskmon_site.model import Task
 from taskmon_site.reading import read_file
 from taskmon_site.source import preamble_fields
 
+__all__ = [
+    "BatchError", "TaskCatalog", "TaskLookupError", "add_task_arguments", "canonical_role",
+    "canonical_status", "change_tasks", "comment_edit", "handoff_edit", "now", "run_task",
+    "status_edit", "task_folder",
+]
+
 log = logging.getLogger(__name__)
 
 #: An edit of one task file, as taskedit's functions make them.
@@ -394,9 +400,3 @@ _COMMANDS: dict[str, Callable[[argparse.Namespace, Config], None]] = {
     "list": _list, "show": _show, "new": _new, "status": _status,
     "handoff": _handoff, "comment": _comment,
 }
-
-__all__ = [
-    "BatchError", "TaskCatalog", "TaskLookupError", "add_task_arguments", "canonical_role",
-    "canonical_status", "change_tasks", "comment_edit", "handoff_edit", "now", "run_task",
-    "status_edit", "task_folder",
-]

@@ -27,9 +27,9 @@ from taskmon_site.reading import read_file
 from taskmon_site.source import preamble_fields
 
 __all__ = [
-    "BatchError", "TaskCatalog", "TaskLookupError", "add_task_arguments", "canonical_role",
-    "canonical_status", "change_tasks", "comment_edit", "handoff_edit", "now", "run_task",
-    "status_edit", "task_folder",
+    "BatchError", "Edit", "TaskCatalog", "TaskLookupError", "add_task_arguments",
+    "canonical_role", "canonical_status", "change_tasks", "comment_edit", "handoff_edit", "now",
+    "reason", "run_task", "status_edit", "task_folder",
 ]
 
 log = logging.getLogger(__name__)

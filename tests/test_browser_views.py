@@ -1,0 +1,419 @@
+"""The task views in a real Chromium: filters, sorting, the board, read marks, themes, search.
+
+Sites are built once per module from a small tree (English and Chinese tasks,
+a hostile title) and opened from file:// — the way most people open a built
+site — except for full-text search, which needs http.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import re
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from conftest import write_tree
+from taskmon_site.build import SiteBuilder
+from taskmon_site.config import load_config
+from taskmon_site.search import build_search_index
+
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+PHONE = {"width": 375, "height": 740}
+DESKTOP = {"width": 1280, "height": 860}
+
+#: (id, title, status, current role, next role, flow, updated, body)
+TASKS = [
+    ("t01", "幂等键设计", "review", "debugger", "manager", "ai/tasker.md", "2025-03-05 10:00",
+     "为 POST 接口实现幂等键，避免重复记账。"),
+    ("t02", "Rate limiting per key", "in_progress", "planner", "executor", "ai/tasker.md",
+     "2025-03-07 09:00", "A token bucket in Redis; clients retry with backoff."),
+    ("t03", "多币种汇率换算", "rework", "executor", "debugger", "ai/tasker-v2.md",
+     "2025-03-02 18:30", "汇率每天拉取一次并落库。"),
+    ("t04", "Webhooks for postings", "pending", "manager", "researcher", "ai/tasker.md",
+     "2025-02-20 16:00", "Clients poll every 30 seconds today."),
+    ("t05", "升级 PostgreSQL", "paused", "researcher", "planner", "ai/tasker-v2.md",
+     "2025-02-28 12:00", "评估停机时间和风险。"),
+    ("t06", "Materialized balances", "failed", "debugger", "researcher", "ai/tasker.md",
+     "2025-03-01 08:00", "GET /v1/balances takes 1.8 s."),
+    ("t07", "Bootstrap the service", "completed", "debugger", "manager", "ai/tasker.md",
+     "2025-01-15 17:40", "FastAPI, SQLAlchemy and Alembic."),
+    ("t08", "GraphQL spike", "cancelled", "researcher", "manager", "ai/tasker.md",
+     "2025-01-20 09:30", "Not worth it for two clients."),
+    ("t09", "Deployment runbook", "review", "executor", "manager", "ai/tasker.md",
+     "2025-03-06 11:40", "Write down the release procedure."),
+    ("t10", "</script><img src=x onerror=alert(1)>", "pending", "manager", "researcher",
+     "ai/tasker.md", "2025-02-01 10:00", "A title that tries to break out."),
+    ("t11", "交易明细导出", "in_progress", "executor", "debugger", "ai/tasker-v2.md",
+     "2025-03-08 18:00", "财务团队每月导出交易明细。"),
+    ("t12", "Audit log", "pending", "manager", "researcher", "ai/tasker-v2.md",
+     "2025-02-25 17:25", "Who changed what, when, with which API key."),
+]
+
+
+def task_text(task_id, title, status, current, nxt, flow, updated, body) -> str:
+    title = title.replace("'", "''")
+    return (f"---\ntask_id: {task_id}\ntitle: '{title}'\nstatus: {status}\n"
+            f"current_role: {current}\nnext_role: {nxt}\nflow_file: {flow}\n"
+            f"created_at: '2025-01-10 09:00'\nupdated_at: '{updated}'\n---\n"
+            f"# Task description\n{body}\n\n# Work log\n\n"
+            f"## Researcher (2025-01-10 10:00)\nLooked around.\n\n- [x] Read the docs\n"
+            f"- [ ] Decide the layout\n\n"
+            f"## Planner (2025-01-12 15:30)\nPlanned it.\n\n- [x] Layout\n- [x] Stages\n")
+
+
+def source_files(tasks=TASKS) -> dict[str, str]:
+    files = {f"ai/tasks/{t[0]}.md": task_text(*t) for t in tasks}
+    files["docs/guide.md"] = ("# 部署指南\n\n发布流程：先在预发布环境演练，再上线。\n\n"
+                              "## Rollback\n\nRedeploy the previous image tag.\n")
+    return files
+
+
+def build(root: Path, out: Path, lang: str = "en") -> SiteBuilder:
+    config = load_config(root, None, {"output": str(out), "lang": lang, "title": "Demo",
+                                      "cache": str(out.parent / f"cache-{out.name}")},
+                         environ={})
+    builder = SiteBuilder(config)
+    builder.build()
+    return builder
+
+
+@pytest.fixture(scope="module")
+def sites(tmp_path_factory):
+    """An English site with a search index and a Chinese one, from the same tree."""
+    base = tmp_path_factory.mktemp("views")
+    root = write_tree(base / "src", source_files())
+    en = build(root, base / "en")
+    assert build_search_index(en.site, en.output_dir) is not None
+    zh = build(root, base / "zh", lang="zh")
+    return {"en": en.output_dir, "zh": zh.output_dir}
+
+
+def url(site: Path, page: str) -> str:
+    return (site / page).as_uri()
+
+
+@contextmanager
+def serving(folder: Path):
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Quiet, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def new_page(browser, **options):
+    """A page in a context of its own, collecting console errors like the shared fixture."""
+    context = browser.new_context(**options)
+    page = context.new_page()
+    page.errors = []
+    page.on("console", lambda m: m.type == "error" and page.errors.append(m.text))
+    page.on("pageerror", lambda e: page.errors.append(str(e)))
+    return page
+
+
+def shown_ids(page) -> list[str]:
+    return page.eval_on_selector_all("[data-task-table] tbody tr",
+                                     "rows => rows.map(r => r.dataset.taskId)")
+
+
+# -- the task list ------------------------------------------------------------------------
+
+
+def test_filters_live_in_the_url_and_the_back_button_restores_them(sites, page):
+    page.goto(url(sites["en"], "tasks/index.html"))
+    shown = page.locator("[data-shown]")
+    expect(shown).to_have_text("12 of 12")
+    assert len(shown_ids(page)) == 12
+
+    page.check("input[name=status][value=review]")
+    expect(shown).to_have_text("2 of 12")
+    assert shown_ids(page) == ["t01", "t09"]
+    page.check("input[name=status][value=rework]")
+    expect(shown).to_have_text("3 of 12")
+    assert "status=review,rework" in page.url
+    # The other filters' counts: what each status would add.
+    expect(page.locator("[data-count-for=pending]")).to_have_text("3")
+
+    page.fill("input[name=q]", "汇率")
+    expect(shown).to_have_text("1 of 12")
+    assert shown_ids(page) == ["t03"]
+    expect(page.locator("[data-count-for=review]")).to_have_text("0")
+    page.select_option("select[name=current]", "executor")
+    assert shown_ids(page) == ["t03"] and "current=executor" in page.url
+
+    page.go_back()   # the role choice
+    expect(page.locator("select[name=current]")).to_have_value("")
+    page.go_back()   # the whole typing burst at once
+    expect(page.locator("input[name=q]")).to_have_value("")
+    expect(shown).to_have_text("3 of 12")
+    page.go_back()
+    expect(shown).to_have_text("2 of 12")
+    expect(page.locator("input[name=status][value=rework]")).not_to_be_checked()
+    page.go_forward()
+    expect(shown).to_have_text("3 of 12")
+
+    page.goto(url(sites["en"], "tasks/index.html") + "?flow=ai/tasker-v2.md&q=export")
+    assert shown_ids(page) == []
+    expect(page.locator("[data-no-matches]")).to_be_visible()
+    page.fill("input[name=q]", "")
+    assert shown_ids(page) == ["t03", "t05", "t11", "t12"]
+    assert page.errors == []
+
+
+def test_filter_by_next_role_and_body_text(sites, page):
+    page.goto(url(sites["en"], "tasks/index.html") + "?next=manager")
+    assert shown_ids(page) == ["t01", "t07", "t08", "t09"]
+    page.goto(url(sites["en"], "tasks/index.html") + "?q=token+bucket")
+    assert shown_ids(page) == ["t02"]
+    page.click("[data-reset]")
+    assert len(shown_ids(page)) == 12
+
+
+def test_sorting_by_any_column(sites, page):
+    page.goto(url(sites["en"], "tasks/index.html"))
+    page.click("th[data-sort-key=updated] .sort")
+    assert "sort=updated&order=desc" in page.url
+    assert shown_ids(page)[:3] == ["t11", "t02", "t09"]
+    expect(page.locator("th[data-sort-key=updated]")).to_have_attribute("aria-sort", "descending")
+    page.click("th[data-sort-key=updated] .sort")
+    assert shown_ids(page)[:2] == ["t07", "t08"]
+    page.click("th[data-sort-key=status] .sort")
+    assert shown_ids(page)[:3] == ["t04", "t10", "t12"]     # pending first: workflow order
+    page.click("th[data-sort-key=title] .sort")
+    titles = page.eval_on_selector_all("tbody tr .col-title a", "as => as.map(a => a.textContent)")
+    assert titles[0].startswith("</script>") and titles == sorted(titles, key=str.lower)
+    page.go_back()
+    assert shown_ids(page)[:3] == ["t04", "t10", "t12"]
+
+
+def test_the_list_without_javascript_lists_every_task(sites, browser):
+    page = new_page(browser, java_script_enabled=False)
+    page.goto(url(sites["en"], "tasks/index.html"))
+    assert len(shown_ids(page)) == 12
+    expect(page.locator("[data-filters]")).to_be_hidden()
+    expect(page.locator("tbody")).to_contain_text("</script><img src=x onerror=alert(1)>")
+    page.context.close()
+
+
+def test_slash_focuses_the_filter_or_the_search(sites, page):
+    page.goto(url(sites["en"], "tasks/index.html"))
+    page.keyboard.press("/")
+    expect(page.locator("input[name=q]")).to_be_focused()
+    page.goto(url(sites["en"], "tasks/t01.html"))
+    page.keyboard.press("/")
+    expect(page.locator("#site-search")).to_be_focused()
+
+
+# -- the board ------------------------------------------------------------------------------
+
+
+def column_ids(page, status: str) -> list[str]:
+    return page.eval_on_selector_all(f".column[data-status={status}] .card",
+                                     "cards => cards.map(c => c.dataset.taskId)")
+
+
+def test_board_columns_lanes_and_filters(sites, page):
+    page.goto(url(sites["en"], "board.html"))
+    statuses = page.eval_on_selector_all(".board > .column", "cs => cs.map(c => c.dataset.status)")
+    assert statuses == ["pending", "in_progress", "paused", "review", "rework", "completed",
+                        "failed", "cancelled"]
+    assert column_ids(page, "pending") == ["t04", "t10", "t12"]
+    card = page.locator(".card[data-task-id=t02]")
+    expect(card).to_contain_text("Planner")
+    expect(card).to_contain_text("3/4")
+
+    page.check("input[name=lanes]")
+    assert "lanes=current" in page.url
+    lanes = page.eval_on_selector_all(".lane", "ls => ls.map(l => l.dataset.lane)")
+    assert lanes == ["manager", "researcher", "planner", "executor", "debugger"]
+    assert page.eval_on_selector_all(".lane[data-lane=manager] .card",
+                                     "cs => cs.map(c => c.dataset.taskId)") == ["t04", "t10", "t12"]
+
+    page.fill("input[name=q]", "汇率")
+    expect(page.locator(".card:visible")).to_have_count(1)
+    page.go_back()
+    page.go_back()
+    expect(page.locator(".board > .column")).to_have_count(8)
+
+    page.check("input[name=status][value=review]")
+    expect(page.locator(".board > .column")).to_have_count(1)
+    assert page.errors == []
+
+
+def test_board_drag_reorders_a_column_and_the_order_survives_a_reload(sites, page):
+    page.goto(url(sites["en"], "board.html"))
+    assert column_ids(page, "pending") == ["t04", "t10", "t12"]
+    page.drag_and_drop(".card[data-task-id=t12]", ".card[data-task-id=t04]",
+                       target_position={"x": 20, "y": 5})
+    assert column_ids(page, "pending") == ["t12", "t04", "t10"]
+    page.reload()
+    assert column_ids(page, "pending") == ["t12", "t04", "t10"]
+
+    # Alt + ↓ on a card moves it down, for keyboards.
+    page.focus(".card[data-task-id=t12] .card-title")
+    page.keyboard.press("Alt+ArrowDown")
+    assert column_ids(page, "pending") == ["t04", "t12", "t10"]
+    expect(page.locator("[data-board-status]")).to_have_text("Moved to position 2")
+    page.reload()
+    assert column_ids(page, "pending") == ["t04", "t12", "t10"]
+    # A card dropped on another column stays: status changes come from a server.
+    page.drag_and_drop(".card[data-task-id=t04]", ".column[data-status=review] .cards")
+    assert "t04" in column_ids(page, "pending")
+    assert page.errors == []
+
+
+# -- new since the last visit ---------------------------------------------------------------
+
+
+def test_changed_tasks_are_marked_until_read(browser, tmp_path):
+    root = write_tree(tmp_path / "src", source_files())
+    out = tmp_path / "out"
+    build(root, out)
+    page = new_page(browser)
+    page.goto(url(out, "index.html"))
+    expect(page.locator("[data-changed]")).to_be_hidden()
+    page.goto(url(out, "tasks/t02.html"))
+    expect(page.locator("[data-updated-notice]")).to_be_hidden()
+
+    task = root / "ai/tasks/t02.md"
+    task.write_text(task.read_text().replace("2025-03-07 09:00", "2025-03-09 09:00"))
+    build(root, out)
+
+    page.goto(url(out, "tasks/index.html"))
+    expect(page.locator("tr[data-task-id=t02]")).to_have_class(re.compile("is-new"))
+    expect(page.locator("tr.is-new")).to_have_count(1)
+    page.check("input[name=new]")
+    assert shown_ids(page) == ["t02"]
+    page.goto(url(out, "board.html"))
+    expect(page.locator(".card[data-task-id=t02] [data-new-mark]")).to_be_visible()
+    page.goto(url(out, "index.html"))
+    expect(page.locator("[data-changed]")).to_be_visible()
+    expect(page.locator("[data-changed-count]")).to_have_text("1")
+
+    page.click("[data-changed-list] [data-new-mark]")
+    expect(page.locator("[data-changed]")).to_be_hidden()
+    page.goto(url(out, "tasks/index.html"))
+    expect(page.locator("tr.is-new")).to_have_count(0)
+
+    # Opening a changed task marks it read too, after saying it changed.
+    task.write_text(task.read_text().replace("2025-03-09 09:00", "2025-03-10 09:00"))
+    build(root, out)
+    page.goto(url(out, "tasks/t02.html"))
+    expect(page.locator("[data-updated-notice]")).to_be_visible()
+    page.goto(url(out, "tasks/index.html"))
+    expect(page.locator("tr.is-new")).to_have_count(0)
+
+    # "Mark all read" clears everything.
+    for name in ("t03", "t05"):
+        path = root / f"ai/tasks/{name}.md"
+        path.write_text(re.sub(r"updated_at: '[^']+'", "updated_at: '2099-01-01 10:00'",
+                               path.read_text()))
+    build(root, out)
+    page.reload()
+    expect(page.locator("tr.is-new")).to_have_count(2)
+    page.click("[data-filters] [data-mark-all-read]")
+    expect(page.locator("tr.is-new")).to_have_count(0)
+    assert page.errors == []
+    page.context.close()
+
+
+# -- language, theme, search ------------------------------------------------------------------
+
+
+def test_chinese_and_english_builds(sites, page):
+    page.goto(url(sites["zh"], "tasks/index.html"))
+    expect(page.locator("h1")).to_contain_text("任务")
+    expect(page.locator("[data-shown]")).to_have_text("显示 12 / 共 12")
+    expect(page.locator("label.chip").first).to_contain_text("待启动")
+    page.goto(url(sites["zh"], "index.html"))
+    expect(page.locator("h1")).to_have_text("总览")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
+    page.goto(url(sites["en"], "index.html"))
+    expect(page.locator("h1")).to_have_text("Dashboard")
+    assert page.errors == []
+
+
+def test_dark_mode_follows_the_os_and_the_toggle_is_remembered(sites, browser):
+    page = new_page(browser, color_scheme="dark")
+    page.goto(url(sites["en"], "index.html"))
+    toggle = page.locator("[data-theme-toggle]")
+    background = "getComputedStyle(document.body).backgroundColor"
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    dark = page.evaluate(background)
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    light = page.evaluate(background)
+    assert light != dark
+    page.goto(url(sites["en"], "board.html"))
+    assert page.evaluate(background) == light
+    expect(page.locator("html")).to_have_class(re.compile(r"\blight\b"))
+    toggle.click()
+    page.reload()
+    assert page.evaluate(background) == dark
+    page.context.close()
+
+
+def test_search_finds_chinese_and_english_words_when_served(sites, page):
+    with serving(sites["en"]) as base:
+        page.goto(base + "tasks/index.html")
+        results = page.locator("#search-results")
+        page.fill("#site-search", "汇率")
+        expect(results.locator("a").first).to_contain_text("多币种汇率换算")
+        page.fill("#site-search", "预发布")
+        expect(results.locator("a").first).to_contain_text("部署指南")
+        page.fill("#site-search", "backoff")
+        expect(results.locator("a").first).to_contain_text("Rate limiting per key")
+        expect(results.locator("mark").first).to_have_text(re.compile("backoff", re.I))
+        page.keyboard.press("ArrowDown")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/tasks/t02\.html"))
+    assert page.errors == []
+
+
+def test_search_from_disk_says_it_needs_http_and_offers_titles(sites, page):
+    page.goto(url(sites["en"], "tasks/t01.html"))
+    page.fill("#site-search", "webhooks")
+    results = page.locator("#search-results")
+    expect(results).to_contain_text("needs the site served over http")
+    expect(results.locator("a")).to_have_text(re.compile("Webhooks for postings"))
+    page.goto(url(sites["en"], "tasks/index.html"))
+    page.fill("input[name=q]", "webhooks")
+    assert shown_ids(page) == ["t04"]
+    assert page.errors == []
+
+
+# -- every page type: no errors, phone width, screenshots ---------------------------------------
+
+PAGES = {"dashboard": "index.html", "list": "tasks/index.html", "board": "board.html",
+         "task": "tasks/t01.html", "doc": "docs/guide.html", "docs": "docs/index.html",
+         "problems": "problems.html"}
+
+
+@pytest.mark.parametrize("device, scheme", [("desktop", "light"), ("desktop", "dark"),
+                                            ("phone", "light"), ("phone", "dark")])
+def test_every_page_type_renders_cleanly(sites, browser, device, scheme):
+    page = new_page(browser, viewport=PHONE if device == "phone" else DESKTOP,
+                    color_scheme=scheme)
+    ARTIFACTS.mkdir(exist_ok=True)
+    for kind, path in PAGES.items():
+        page.goto(url(sites["en" if scheme == "light" else "zh"], path))
+        expect(page.locator("h1").first).to_be_visible()
+        if device == "phone":
+            width = page.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], (kind, width)
+        page.screenshot(path=ARTIFACTS / f"views-{kind}-{device}-{scheme}.png", full_page=True)
+    assert page.errors == []
+    page.context.close()

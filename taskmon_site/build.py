@@ -134,7 +134,8 @@ class SiteBuilder:
         if self._needs_full_build(changed):
             if self.config.config_file in changed and self.reload_config:
                 self.config = self.reload_config()
-                self._setup()
+            # A new renderer: the theme (and so every page's key) may have changed.
+            self._setup()
             report = self.build()
             report.changed = sorted(str(p) for p in changed)
             return report
@@ -304,7 +305,7 @@ class SiteBuilder:
                 continue
             target.parent.mkdir(parents=True, exist_ok=True)
             if not (target.exists() and target.read_bytes() == data):
-                target.write_bytes(data)
+                _write_atomically(target, data)
                 written += 1
             self._written[url] = digest
         self._remove_stale()
@@ -398,6 +399,13 @@ class SiteBuilder:
         if rel_text in self.tasks or rel_text in self.docs:
             return True
         return any(glob_match(rel_text, p) for p in self.config.tasks + self.config.docs)
+
+
+def _write_atomically(target: Path, data: bytes) -> None:
+    """Replace *target* in one step, so a server never sends a half-written page."""
+    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, target)
 
 
 def _file_hash(path: Path) -> str:

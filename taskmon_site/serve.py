@@ -45,7 +45,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from taskmon_site.build import BuildError as SiteBuildError
 from taskmon_site.build import SiteBuilder
-from taskmon_site.config import CONFIG_NAME, DEFAULT_THEME, Config, ConfigError, load_config
+from taskmon_site.config import CONFIG_NAME, Config, ConfigError, load_config
 from taskmon_site.scheduler import MAX_WAIT_SECONDS, QUIET_SECONDS, RebuildScheduler
 from taskmon_site.watch import ChangeFilter, SourceWatcher
 
@@ -55,8 +55,8 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 #: URL prefix of everything the preview server adds to the site.
 PREVIEW_PREFIX = "/_taskmon/"
-#: preview.js and preview.css: served from here as they are, never built.
-PREVIEW_STATIC = DEFAULT_THEME / "static"
+#: preview.js and preview.css: served from here as they are, never part of a build.
+PREVIEW_STATIC = Path(__file__).resolve().parent / "preview"
 #: Plugin name preview.js announces in the LiveReload handshake; only such
 #: clients get our status messages, plain LiveReload clients just get reloads.
 PLUGIN = "taskmon-preview"

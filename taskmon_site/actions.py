@@ -35,6 +35,7 @@ import secrets
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -43,7 +44,7 @@ from tornado.ioloop import IOLoop
 
 from taskmon_site import taskcli, vocab
 from taskmon_site import taskedit as te
-from taskmon_site.config import DEFAULT_THEME, Config
+from taskmon_site.config import Config
 from taskmon_site.model import Task
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,8 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/_taskmon/api/"
 ASSET_PREFIX = "/_taskmon/"
 TOKEN_HEADER = "X-Taskmon-Token"
-#: Where actions.js and actions.css live; served as they are, never built.
-STATIC = DEFAULT_THEME / "static"
+#: Where actions.js and actions.css live (beside preview.js): served, never built.
+STATIC = Path(__file__).resolve().parent / "preview"
 #: A comment is text typed into a box; anything bigger is not one.
 MAX_BODY_BYTES = 64 * 1024
 

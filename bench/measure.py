@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
+import resource
 import signal
 import subprocess
 import threading
@@ -10,6 +12,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
+
+PR_SET_CHILD_SUBREAPER = 36
+PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 # Where each generator may put one page per task, most specific first.
 TASK_PAGE_PATTERNS = (
@@ -23,14 +28,23 @@ LIST_FILES = ("tasks.json", "list/index.html", "tasks/index.html", "index.html")
 
 @dataclass
 class Run:
-    """One process run: wall time, peak resident memory, CPU time, exit code."""
+    """One process run: wall time, memory, CPU time, exit code.
+
+    Memory and CPU time cover the process and every process it started, also
+    those that outlive it (a forkserver and its workers): they are reaped too.
+    """
 
     seconds: float
     max_rss_kb: int
+    """Peak resident set of the largest single process."""
+    processes: int
+    """Processes of the build: those reaped and those seen by the sampler."""
     cpu_seconds: float
     returncode: int
     log: Path
-    changed: int | None = None
+    peak_total_kb: int = 0
+    """Peak of the summed resident sets of the process group, sampled."""
+    changed: list[str] | None = None
     """Output files written, added or removed by this run, when watched."""
 
 
@@ -65,27 +79,90 @@ class Output:
         return sum(sizes) / len(sizes) if sizes else 0.0
 
 
-def run_process(cmd: list[str], cwd: Path, log: Path, timeout: float) -> Run:
-    """Run *cmd* to completion; its own rusage comes from wait4, not a delta."""
+def run_process(cmd: list[str], cwd: Path, log: Path, timeout: float,
+                env: dict[str, str] | None = None) -> Run:
+    """Run *cmd* to completion; rusage comes from wait4 per process, not a delta."""
+    become_subreaper()
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as sink:
         start = time.perf_counter()
-        proc = subprocess.Popen(
-            cmd, cwd=cwd, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=sink,
+                                stderr=subprocess.STDOUT, start_new_session=True)
         timer = threading.Timer(timeout, _kill_group, (proc.pid,))
         timer.start()
+        sampler = GroupSampler(proc.pid)
+        sampler.start()
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - start
+        usages = [usage] + _reap_orphans()
         timer.cancel()
+        sampler.stop()
     proc.returncode = os.waitstatus_to_exitcode(status)
     return Run(
         seconds=seconds,
-        max_rss_kb=usage.ru_maxrss,
-        cpu_seconds=usage.ru_utime + usage.ru_stime,
+        max_rss_kb=max(u.ru_maxrss for u in usages),
+        processes=max(len(usages), len(sampler.pids)),
+        cpu_seconds=sum(u.ru_utime + u.ru_stime for u in usages),
         returncode=proc.returncode,
         log=log,
+        peak_total_kb=sampler.peak_kb,
     )
+
+
+class GroupSampler(threading.Thread):
+    """Samples the summed resident set of a process group until stopped."""
+
+    def __init__(self, pgid: int, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.pgid, self.interval, self.peak_kb = pgid, interval, 0
+        self.pids: set[int] = set()
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(self.interval):
+            self.peak_kb = max(self.peak_kb, group_rss_kb(self.pgid, self.pids))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def group_rss_kb(pgid: int, seen: set[int]) -> int:
+    """Resident set of all processes in a process group, from /proc; adds their pids to *seen*."""
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            # Fields after the command name, which may hold spaces: state, ppid, pgrp.
+            if int(stat.rsplit(")", 1)[1].split()[2]) == pgid:
+                resident = int(Path(f"/proc/{entry}/statm").read_text().split()[1])
+                total += resident * PAGE_KB
+                seen.add(int(entry))
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def become_subreaper() -> None:
+    """Adopt orphaned descendants, so their rusage can be collected (Linux only)."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _reap_orphans() -> list[resource.struct_rusage]:
+    """Wait for descendants that outlived the main process; their usage each."""
+    usages = []
+    while True:
+        try:
+            _, _, usage = os.wait4(-1, 0)
+        except ChildProcessError:
+            return usages
+        usages.append(usage)
 
 
 def _kill_group(pid: int) -> None:
@@ -96,7 +173,8 @@ def _kill_group(pid: int) -> None:
 
 
 def repeat(cmd: list[str], cwd: Path, logs: Path, times: int, timeout: float,
-           before: Callable[[int], None] | None = None, watch: Path | None = None) -> Measure:
+           before: Callable[[int], None] | None = None, watch: Path | None = None,
+           env: dict[str, str] | None = None) -> Measure:
     """Run *cmd* up to *times* times, calling *before(n)* first; stop at the first failure.
 
     With *watch*, each run also counts the files it changed in that folder.
@@ -106,7 +184,7 @@ def repeat(cmd: list[str], cwd: Path, logs: Path, times: int, timeout: float,
         if before is not None:
             before(n)
         stamps = snapshot(watch) if watch else {}
-        run = run_process(cmd, cwd, logs.with_name(f"{logs.name}-{n}.log"), timeout)
+        run = run_process(cmd, cwd, logs.with_name(f"{logs.name}-{n}.log"), timeout, env)
         if watch:
             run.changed = changed_files(stamps, snapshot(watch))
         measure.runs.append(run)
@@ -166,7 +244,8 @@ def snapshot(out: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def changed_files(before: dict[str, tuple[int, int]], after: dict[str, tuple[int, int]]) -> int:
-    """How many files were written, added or removed between two snapshots."""
-    touched = sum(1 for name, stamp in after.items() if before.get(name) != stamp)
-    return touched + sum(1 for name in before if name not in after)
+def changed_files(before: dict[str, tuple[int, int]],
+                  after: dict[str, tuple[int, int]]) -> list[str]:
+    """The files written, added or removed between two snapshots."""
+    touched = [name for name, stamp in after.items() if before.get(name) != stamp]
+    return sorted(touched + [name for name in before if name not in after])

@@ -10,6 +10,7 @@ Every build is timed as a whole process. Trees, sites and logs go to bench/work/
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shlex
 import shutil
@@ -134,33 +135,47 @@ def bench_ours(result: SizeResult, src: Path, taskmon: list[str] | None,
     out = WORK / f"out-{result.tasks}" / "taskmon"
     logs = WORK / "logs" / f"{result.tasks}-taskmon"
     cmd = [*taskmon, "build", str(src), "-o", str(out)]
+    # Wherever the cache lives by default (in the tree or the user's XDG cache),
+    # a cold build must start without it: both places are ours to remove.
+    caches = [src / ".taskmon-cache", WORK / f"xdg-cache-{result.tasks}"]
+    env = dict(os.environ, XDG_CACHE_HOME=str(caches[1]))
 
     def clean(_: int) -> None:
-        shutil.rmtree(src / ".taskmon-cache", ignore_errors=True)
-        shutil.rmtree(out, ignore_errors=True)
+        for folder in (*caches, out):
+            shutil.rmtree(folder, ignore_errors=True)
 
     _log(f"   taskmon-site: cold x{result.repeat}")
-    result.ours["cold"] = repeat(cmd, ROOT, logs / "cold", result.repeat, timeout, clean)
-    if result.ours["cold"].error:
+    cold = repeat(cmd, ROOT, logs / "cold", result.repeat, timeout, clean, env=env)
+    result.ours["cold"] = cold
+    if cold.error:
         return
     result.ours_output = inspect_output(out)
-    result.checks = check_output(result, result.ours["cold"].runs[-1].log)
-    cache = src / ".taskmon-cache"
-    result.checks.append((cache.is_dir(), f"the cold build created the cache at `{cache.name}`"))
+    result.checks = check_output(result, cold.runs[-1].log) + [_cache_check(caches)]
 
     _log(f"   taskmon-site: no-op x{result.repeat}")
-    noop = repeat(cmd, ROOT, logs / "noop", result.repeat, timeout, watch=out)
+    noop = repeat(cmd, ROOT, logs / "noop", result.repeat, timeout, watch=out, env=env)
     result.ours["noop"] = noop
     result.checks.append(_rewrite_check("no-op rebuild", noop, expected=0))
 
     _log(f"   taskmon-site: edit x{result.repeat}")
     edited = _task_to_edit(src)
     edit = repeat(cmd, ROOT, logs / "edit", result.repeat, timeout,
-                  before=lambda n: edit_task(edited, n), watch=out)
+                  before=lambda n: edit_task(edited, n), watch=out, env=env)
     result.ours["edit"] = edit
     result.checks.append(_rewrite_check("rebuild after one edit", edit, expected=None))
     if not edit.error:
         result.checks.append(_edit_check(out, edit_marker(len(edit.runs))))
+
+
+def _cache_check(caches: list[Path]) -> tuple[bool, str]:
+    for folder in caches:
+        files = [p for p in folder.rglob("*") if p.is_file()] if folder.is_dir() else []
+        if files:
+            size = sum(p.stat().st_size for p in files)
+            where = folder.relative_to(WORK.parent.parent).as_posix()
+            return (True, f"the cold build wrote a cache: {len(files):,} files, "
+                          f"{size / 1024 / 1024:.1f} MiB under `{where}`")
+    return (False, "the cold build wrote no cache in the tree or under XDG_CACHE_HOME")
 
 
 def _task_to_edit(src: Path) -> Path:
@@ -215,12 +230,14 @@ def _page_checks(html: str) -> list[tuple[bool, str]]:
 
 
 def _rewrite_check(label: str, measure: Measure, expected: int | None) -> tuple[bool, str]:
-    counts = [run.changed for run in measure.runs if run.changed is not None]
-    if measure.error or not counts:
+    changes = [run.changed for run in measure.runs if run.changed is not None]
+    if measure.error or not changes:
         return (False, f"{label}: failed")
-    worst = max(counts)
-    ok = worst == expected if expected is not None else True
-    return (ok, f"{label} wrote, added or removed {worst:,} output files")
+    worst = max(changes, key=len)
+    ok = len(worst) == expected if expected is not None else True
+    names = ", ".join(f"`{name}`" for name in worst[:6]) + (", …" if len(worst) > 6 else "")
+    return (ok, f"{label} wrote, added or removed {len(worst):,} output files"
+                + (f": {names}" if worst else ""))
 
 
 def _edit_check(out: Path, marker: str) -> tuple[bool, str]:

@@ -171,6 +171,18 @@ class SiteBuilder:
         return BuildReport(written, len(pages), len(self.tasks), len(self.docs),
                            len(self.site.problems), time.perf_counter() - started, [], full)
 
+    # -- reading without building (for the task commands) ----------------------
+
+    def discover(self) -> dict[str, Task]:
+        """Find every task and doc (unread shells); returns the tasks by src_uri."""
+        self.tasks, self.docs = self._discover()
+        return self.tasks
+
+    def read_pages(self, pages: list[Page]) -> list[Page]:
+        """Read *pages* (found by :meth:`discover`), from the cache where valid."""
+        self._read_all(pages)
+        return [self._page(p.src_uri) for p in pages]
+
     # -- discovery ------------------------------------------------------------
 
     def _discover(self, keep: bool = False) -> tuple[dict[str, Task], dict[str, Doc]]:

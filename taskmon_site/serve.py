@@ -45,6 +45,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 
 from taskmon_site.build import BuildError as SiteBuildError
 from taskmon_site.build import SiteBuilder
+from taskmon_site import actions
 from taskmon_site.config import CONFIG_NAME, Config, ConfigError, load_config
 from taskmon_site.scheduler import MAX_WAIT_SECONDS, QUIET_SECONDS, RebuildScheduler
 from taskmon_site.watch import ChangeFilter, SourceWatcher
@@ -215,6 +216,11 @@ class PreviewSite:
         themes = [d.resolve() for d in getattr(config, "theme_dirs", [])]
         return any(p.is_relative_to(t) for p in changed for t in themes)
 
+    @property
+    def config(self) -> Config | None:
+        """The config of the last good build; None before one."""
+        return getattr(self._builder, "config", None)
+
     def watch_dirs(self) -> list[Path]:
         # The config file's folder even when there is no config file yet.
         config_dir = [self.config_file.parent] if self.config_file else []
@@ -384,6 +390,8 @@ class PreviewServer:
         self.site = site
         self.sockets = sockets
         self.state = PreviewState()
+        #: Proves that a task API request comes from a page this run served.
+        self.token = actions.new_token()
         self.scheduler = RebuildScheduler(self._rebuild, self._on_done, quiet, max_wait)
         self.watcher: SourceWatcher | None = None
         self._clients: dict[PreviewSocket, bool] = {}
@@ -427,6 +435,7 @@ class PreviewServer:
                 (r"/livereload", PreviewSocket, opts),
                 (PREVIEW_PREFIX + r"status", StatusHandler, opts),
                 (PREVIEW_PREFIX + r"(preview\.(?:js|css))", PreviewAssetHandler),
+                *actions.api_routes(lambda: self.site.config, self.token, lambda: self.url),
                 (r"/(.*)", SiteHandler, opts),
             ],
             log_function=_log_request,
@@ -601,6 +610,13 @@ class SiteHandler(_NoCache, web.RequestHandler):
     def initialize(self, server: PreviewServer) -> None:
         self.server = server
 
+    def prepare(self) -> None:
+        # A page of another site that rebinds its DNS name to 127.0.0.1 arrives
+        # with its own Host; refusing it keeps pages (and the API token in them)
+        # away from other sites. A server bound to a public address is left open.
+        if not _host_allowed(self.request.host_name, self.server.url):
+            raise web.HTTPError(403, "unexpected Host header")
+
     def head(self, url_path: str) -> None:
         self.get(url_path)
 
@@ -630,7 +646,8 @@ class SiteHandler(_NoCache, web.RequestHandler):
     def _send_page(self, body: bytes, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(inject_preview(body, self.server.state.build_id))
+        snippet = actions.preview_snippet(self.server.token)
+        self.finish(inject_preview(body, self.server.state.build_id, snippet))
 
 
 def _locate(root: Path, url_path: str) -> Path | None:
@@ -668,11 +685,23 @@ _HEAD_END = re.compile(rb"</head\s*>", re.IGNORECASE)
 _BODY_END = re.compile(rb"</body\s*>", re.IGNORECASE)
 
 
-def inject_preview(page: bytes, build_id: str) -> bytes:
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1", "[::1]"})
+
+
+def _host_allowed(host_name: str, server_url: str) -> bool:
+    """Is a request's Host one of this loopback server's own names?"""
+    bound = server_url.split("//", 1)[1].rsplit(":", 1)[0].strip("[]")
+    if not actions.is_loopback(bound):
+        return True
+    name = host_name.strip("[]").lower()
+    return name in _LOOPBACK_NAMES or name == bound or actions.is_loopback(name)
+
+
+def inject_preview(page: bytes, build_id: str, extra: str = "") -> bytes:
     """*page* with the preview script added (before ``</head>`` where there is one)."""
     labels = html.escape(json.dumps(PREVIEW_LABELS, ensure_ascii=False), quote=True)
     tag = (f'<script src="{PREVIEW_PREFIX}preview.js" defer data-build="{build_id}" '
-           f'data-plugin="{PLUGIN}" data-labels="{labels}"></script>').encode()
+           f'data-plugin="{PLUGIN}" data-labels="{labels}"></script>{extra}').encode()
     for end in (_HEAD_END, _BODY_END):
         match = end.search(page)
         if match:

@@ -80,17 +80,14 @@ class TaskCatalog:
         from taskmon_site.build import SiteBuilder
 
         self.config = config
-        # TODO: build.py offers no public "discover and read, never write";
-        # this uses SiteBuilder's own steps so the files and fields match the site.
+        # The site's own discovery and reading, so files and fields match the pages.
         self._builder = SiteBuilder(config)
-        self._builder.tasks, self._builder.docs = self._builder._discover()
         #: src_uri → task, not read yet.
-        self.tasks: dict[str, Task] = self._builder.tasks
+        self.tasks: dict[str, Task] = self._builder.discover()
 
     def read(self, tasks: list[Task]) -> list[Task]:
         """*tasks* with every field read from their files, as their pages show them."""
-        self._builder._read_all(tasks)
-        return [self.tasks[t.src_uri] for t in tasks]
+        return self._builder.read_pages(tasks)  # type: ignore[return-value]
 
     def read_all(self) -> list[Task]:
         """Every task, read, in the site's order."""

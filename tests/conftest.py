@@ -69,10 +69,12 @@ def corpus(tmp_path: Path) -> Path:
     return Path(shutil.copytree(CORPUS, tmp_path / "ai-ppdb"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """A headless Debian Chromium driven by Playwright, shared by the session.
+    """A headless Debian Chromium driven by Playwright, shared by one test module.
 
+    Per module, not per session: Playwright's sync API keeps an event loop on
+    the main thread while it runs, which would break later ``asyncio.run`` calls.
     Browser tests must run in CI, so a missing Chromium is a failure, not a skip.
     """
     from playwright.sync_api import sync_playwright

@@ -356,3 +356,19 @@ def test_template_error_names_the_template_and_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == (f"ERROR: template error: {theme / 'problems.html'}:2: "
                        "'taskmon_site.site.Site object' has no attribute 'nothing_here'")
+
+
+def test_static_build_has_no_preview_files(build_site):
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n"})
+    assets = sorted(p.name for p in (builder.output_dir / "assets").iterdir())
+    assert not [name for name in assets if name.startswith(("preview.", "actions."))]
+
+
+def test_theme_change_rerenders_every_page(build_site, tmp_path):
+    theme = tmp_path / "theme" / "templates"
+    theme.mkdir(parents=True)
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# A\n"},
+                         {"theme": str(tmp_path / "theme")})
+    (theme / "task.html").write_text("NEW {{ task.title }}")
+    builder.rebuild({theme / "task.html"})
+    assert (builder.output_dir / "tasks/a.html").read_text() == "NEW A"

@@ -763,11 +763,15 @@ def new_task_text(
     task_id = _checked_id(task_id) if task_id else new_task_id(now)
     stamp = f'"{now:%Y-%m-%d %H:%M:%S}"'
     detail = f"{title}\n\n{description.strip()}" if description.strip() else title
+    # JSON strings are valid YAML double-quoted scalars: any title is safe.
+    quoted_title = json.dumps(title, ensure_ascii=False)
     if lang == "zh":
-        head = (f"任务ID: {task_id}\n流程: ai/tasker-v2.md\n当前角色: researcher\n"
+        head = (f"任务ID: {task_id}\n标题: {quoted_title}\n流程: ai/tasker-v2.md\n"
+                f"当前角色: researcher\n"
                 f"下一角色: planner\n状态: pending\n创建: {stamp}\n更新: {stamp}\n完成: \"\"\n")
     else:
-        head = (f"task_id: {task_id}\nsession_id: session_{now:%Y%m%d_%H%M%S}\n"
+        head = (f"task_id: {task_id}\ntitle: {quoted_title}\n"
+                f"session_id: session_{now:%Y%m%d_%H%M%S}\n"
                 f"flow_file: ai/tasker.md\ncurrent_role: researcher\nnext_role: planner\n"
                 f"status: pending\ncreated_at: {stamp}\nupdated_at: {stamp}\n")
     quoted = "\n".join(f"> {line}".rstrip() for line in detail.split("\n"))

@@ -246,3 +246,18 @@ def test_problems_page_lists_every_problem(build_site):
     assert html.count("<tr class=\"level-") == 2
     assert "<code>ai/tasks/a.md</code>" in html and "<td>4</td>" in html
     assert "unknown status &#39;soon&#39;" in html
+
+
+def test_a_new_task_from_the_tool_shows_its_title(build_site):
+    from datetime import datetime
+
+    from taskmon_site.taskedit import new_task_text
+
+    now = datetime(2026, 12, 3, 10, 0)
+    files = {"ai/tasks/zh.md": new_task_text('实现 "登录": 第一步', "zh", now, task_id="t_zh"),
+             "ai/tasks/en.md": new_task_text("Fix: login # now", "en", now, task_id="t_en")}
+    builder = build_site(files)
+    assert [(t.id, t.title, t.status, t.current_role) for t in builder.site.tasks] == [
+        ("t_en", "Fix: login # now", "pending", "researcher"),
+        ("t_zh", '实现 "登录": 第一步', "pending", "researcher")]
+    assert builder.site.problems == []

@@ -446,6 +446,7 @@ def test_touch_without_change_is_no_conflict(tmp_path):
 ZH_NEW = """\
 ---
 任务ID: task_20250301_102030_0123abcd
+标题: "优化 taskmon"
 流程: ai/tasker-v2.md
 当前角色: researcher
 下一角色: planner
@@ -474,6 +475,7 @@ ZH_NEW = """\
 EN_NEW = """\
 ---
 task_id: task_20250301_102030_0123abcd
+title: "Fix login"
 session_id: session_20250301_102030
 flow_file: ai/tasker.md
 current_role: researcher

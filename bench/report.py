@@ -53,7 +53,7 @@ def _size_section(result: SizeResult) -> str:
         "",
         f"{result.tasks:,} task files and {result.docs:,} docs, "
         f"{_size(result.source_bytes)} of Markdown; best of {result.repeat} "
-        f"run{'s' if result.repeat > 1 else ''}.",
+        f"run{'s' if result.repeat > 1 else ''}. {_load(result.load)}",
         "",
     ]
     lines += _figures_table(result)
@@ -141,6 +141,15 @@ def _all_runs(result: SizeResult) -> list[str]:
 
 
 # --- formatting -----------------------------------------------------------------
+
+
+def _load(load: tuple[float, float]) -> str:
+    text = f"Load average (1 min) before and after: {load[0]:.1f} and {load[1]:.1f}"
+    cores = os.cpu_count() or 1
+    if max(load) > cores / 2:
+        return text + (f" on {cores} cores: other work shared the machine, so wall "
+                       "times are inflated (CPU times much less).")
+    return text + "."
 
 
 def _best(measure: Measure | None) -> Run | None:

@@ -50,6 +50,8 @@ class SizeResult:
     mkdocs_output: Output | None = None
     mkdocs_full_nav: Measure | None = None
     mkdocs_full_nav_output: Output | None = None
+    load: tuple[float, float] = (0.0, 0.0)
+    """1-minute load average before and after this size's builds."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -113,9 +115,11 @@ def bench_size(tasks: int, args: argparse.Namespace, taskmon: list[str] | None) 
     hugo_site = prepare_hugo(src, tasks)
     mkdocs_site = prepare_mkdocs(src, tasks)
 
+    load_before = os.getloadavg()[0]
     bench_ours(result, src, taskmon, args.timeout)
     bench_hugo(result, hugo_site, args.timeout)
     bench_mkdocs(result, mkdocs_site, args.timeout)
+    result.load = (load_before, os.getloadavg()[0])
     return result
 
 

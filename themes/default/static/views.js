@@ -25,7 +25,7 @@
   var t = app.t;
   var el = app.el;
   var marks = app.marks;
-  var LIST_PAGE = 250;
+  var LIST_PAGE = 100;
   var COLUMN_PAGE = 40;
   var records = makeRecords(data);
 
@@ -44,6 +44,29 @@
 
   function isNew(r) {
     return marks.isNew(r.url, r.stamp, r.updated);
+  }
+
+  /**
+   * Make *parent*'s element children exactly *wanted*, in order. Nodes that stay
+   * are not moved, so the browser lays out only what is new.
+   */
+  function syncChildren(parent, wanted, onRemove) {
+    var keep = new Set(wanted);
+    Array.prototype.slice.call(parent.children).forEach(function (child) {
+      if (keep.has(child)) return;
+      parent.removeChild(child);
+      if (onRemove) onRemove(child);
+    });
+    var cursor = parent.firstElementChild;
+    wanted.forEach(function (node) {
+      if (node === cursor) cursor = cursor.nextElementSibling;
+      else parent.insertBefore(node, cursor);
+    });
+  }
+
+  function setText(node, text) {
+    text = String(text);
+    if (node.textContent !== text) node.textContent = text;
   }
 
   // -- filter state and the URL ------------------------------------------------------
@@ -159,11 +182,10 @@
   function showCounts(form, counts, shown) {
     form.querySelectorAll("[data-count-for]").forEach(function (node) {
       var n = counts[node.getAttribute("data-count-for")] || 0;
-      node.textContent = n;
+      setText(node, n);
       node.parentNode.classList.toggle("zero", n === 0);
     });
-    form.querySelector("[data-shown]").textContent =
-      t("shown_of", { shown: shown, total: records.length });
+    setText(form.querySelector("[data-shown]"), t("shown_of", { shown: shown, total: records.length }));
   }
 
   function setupMarkAll(render) {
@@ -254,27 +276,24 @@
       performance.measure("taskmon-filter", { start: started });
     }
 
-    // Rows out of the page are also marked hidden, for scripts that look at rows.
-    var displayed = [];
+    // Rows out of the page are detached and marked hidden (for scripts that look at
+    // rows); rows that stay keep their place, so the browser lays out only new ones.
     if (rows.length) {
       tbody.replaceChildren();
       rows.forEach(function (row) { row.hidden = true; });
     }
 
     function fill() {
-      var fragment = document.createDocumentFragment();
       var shown = Math.min(limit, matches.length);
-      displayed.forEach(function (row) { row.hidden = true; });
-      displayed = [];
+      var wanted = [];
       for (var k = 0; k < shown; k++) {
         var row = rows[matches[k].i];
         if (!row) continue;
-        showNew(row.querySelector(".col-title a"), matches[k], row, onRead);
         row.hidden = false;
-        displayed.push(row);
-        fragment.appendChild(row);
+        showNew(row.querySelector(".col-title a"), matches[k], row, onRead);
+        wanted.push(row);
       }
-      if (rows.length) tbody.replaceChildren(fragment);
+      syncChildren(tbody, wanted, function (row) { row.hidden = true; });
       empty.hidden = matches.length > 0;
       var rest = matches.length - shown;
       more.hidden = rest <= 0;
@@ -300,6 +319,7 @@
       });
     });
     setupMarkAll(function () { render(state); });
+    table.classList.add("ready");
   }
 
   /** The rows (or cards) in record order; a page older than data.js gets none. */
@@ -374,15 +394,17 @@
       }
       board.classList.toggle("lanes", !!state.lanes);
       if (state.lanes) {
-        board.replaceChildren.apply(board, laneIds().filter(function (lane) {
+        syncChildren(board, laneIds().filter(function (lane) {
           return shownStatuses.some(function (s) { return cells[lane + "|" + s]; });
         }).map(function (lane) {
-          return laneSection(lane, shownStatuses.map(function (s) {
-            return fillColumn(lane, s, newColumn(lane, s));
+          var section = laneSection(lane);
+          syncChildren(section.lastElementChild, shownStatuses.map(function (s) {
+            return fillColumn(lane, s, laneColumn(lane, s));
           }));
+          return section;
         }));
       } else {
-        board.replaceChildren.apply(board, shownStatuses.map(function (s) {
+        syncChildren(board, shownStatuses.map(function (s) {
           return fillColumn("", s, columns[s]);
         }));
       }
@@ -396,18 +418,22 @@
       return ids;
     }
 
-    function laneSection(lane, columns) {
+    var lanes = {};
+    var laneColumns = {};
+
+    function laneSection(lane) {
+      if (lanes[lane]) return lanes[lane];
       var section = el("section", { "class": "lane", "data-lane": lane });
       var head = el("h2", { "class": "lane-head" });
       head.appendChild(el("span", { "class": "role role-" + lane }, app.label(lane)));
       section.appendChild(head);
-      var row = el("div", { "class": "lane-row" });
-      columns.forEach(function (c) { row.appendChild(c); });
-      section.appendChild(row);
-      return section;
+      section.appendChild(el("div", { "class": "lane-row" }));
+      return (lanes[lane] = section);
     }
 
-    function newColumn(lane, status) {
+    function laneColumn(lane, status) {
+      var key = lane + "|" + status;
+      if (laneColumns[key]) return laneColumns[key];
       var column = columns[status].cloneNode(false);
       column.removeAttribute("aria-labelledby");
       column.setAttribute("aria-label", app.label(status) + " · " + app.label(lane));
@@ -416,15 +442,14 @@
       head.removeAttribute("id");
       column.appendChild(head);
       column.appendChild(el("div", { "class": "cards" }));
-      return column;
+      return (laneColumns[key] = column);
     }
 
-    /** Put the first cards of *list* into *column*, with a "show more" button. */
+    /** Show the first cards of *list* in *column*, and a "show more" button for the rest. */
     function fill(column, lane, status, list) {
       var key = lane + "|" + status;
       var limit = limits[key] || COLUMN_PAGE;
-      var holder = column.querySelector(".cards");
-      var fragment = document.createDocumentFragment();
+      var wanted = [];
       list.slice(0, limit).forEach(function (r) {
         var card = cards[r.i];
         if (!card) return;
@@ -433,23 +458,22 @@
           if (state["new"]) render(state); else showNew(title, r, card);
         });
         showAge(card, r);
-        fragment.appendChild(card);
+        wanted.push(card);
       });
-      holder.replaceChildren(fragment);
-      column.querySelector("[data-column-count]").textContent = list.length;
-      var old = column.querySelector(".more");
-      if (old) old.remove();
-      if (list.length > limit) {
-        var more = el("button", { type: "button", "class": "button" },
-          t("show_more", { n: Math.min(COLUMN_PAGE, list.length - limit) }));
-        more.addEventListener("click", function () {
-          limits[key] = limit + COLUMN_PAGE;
+      syncChildren(column.querySelector(".cards"), wanted);
+      setText(column.querySelector("[data-column-count]"), list.length);
+      var more = column.querySelector(".more");
+      if (!more) {
+        more = el("p", { "class": "more" });
+        more.appendChild(el("button", { type: "button", "class": "button" }));
+        more.firstChild.addEventListener("click", function () {
+          limits[key] = (limits[key] || COLUMN_PAGE) + COLUMN_PAGE;
           render();
         });
-        var wrap = el("p", { "class": "more" });
-        wrap.appendChild(more);
-        column.appendChild(wrap);
+        column.appendChild(more);
       }
+      more.hidden = list.length <= limit;
+      setText(more.firstChild, t("show_more", { n: Math.min(COLUMN_PAGE, list.length - limit) }));
       return column;
     }
 
@@ -484,12 +508,13 @@
       var time = card.querySelector("time.age");
       if (!time || r.updated == null) return;
       if (!time.title) time.title = time.textContent;
-      time.textContent = app.age(r.updated);
+      setText(time, app.age(r.updated));
     }
 
     setupDrag(board, saveOrder, announce);
     bindFilters(form, render);
     setupMarkAll(function () { render(state); });
+    board.classList.add("ready");
   }
 
   function cardsByRecord(byStatus) {

@@ -173,7 +173,9 @@ def _total_rss(measure: Measure | None) -> str:
     if run is None:
         return DASH
     plural = "es" if run.processes != 1 else ""
-    return f"{run.peak_total_kb / 1024:.0f} MiB ({run.processes} process{plural})"
+    # Sampling can miss the very peak; it is never below the largest process's.
+    peak = max(run.peak_total_kb, run.max_rss_kb)
+    return f"{peak / 1024:.0f} MiB ({run.processes} process{plural})"
 
 
 def _cpu(measure: Measure | None) -> str:
@@ -206,9 +208,11 @@ def _setup_section() -> str:
     return """## What each tool builds
 
 - **taskmon-site**: `taskmon-site build SRC -o OUT` on the generated tree as is
-  (its `taskmon.toml` names `ai/tasks/**/*.md` and `docs/**/*.md`). Cold: the cache
-  folder `SRC/.taskmon-cache` and `OUT` removed first. No-op: the same command
-  again. Edit: one line of one task's body changed, then the same command.
+  (its `taskmon.toml` names `ai/tasks/**/*.md` and `docs/**/*.md`), with
+  `XDG_CACHE_HOME` pointing into `bench/work/` so that its page cache (by default
+  under the user's XDG cache) is the benchmark's to remove. Cold: that cache,
+  `SRC/.taskmon-cache` and `OUT` removed first. No-op: the same command again.
+  Edit: one line of one task's body changed, then the same command.
 - **Hugo**: a minimal site with the task and doc files copied under `content/`, one
   `single.html` that renders each page's content and one `list.html` that links every
   page; RSS, sitemap and taxonomies disabled. Code is highlighted at build time
@@ -232,6 +236,7 @@ def machine_info(root: Path, mkdocs: Path, taskmon: list[str] | None) -> dict[st
         "OS": platform.platform(),
         "Python": platform.python_version(),
         "taskmon-site": _taskmon_version(root, taskmon),
+        "taskmon-site command": f"`{' '.join(taskmon)}`" if taskmon else "not found",
         "Hugo": _first_line(["hugo", "version"]),
         "MkDocs": _first_line([str(mkdocs), "--version"]).split(" from ")[0],
         "Date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),

@@ -76,7 +76,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true",
                         help="smoke run: 200 tasks, one run of everything")
     parser.add_argument("--repeat", type=int, default=None,
-                        help="runs per measurement (default: 3 up to 1,000 tasks, else 1)")
+                        help="runs per measurement (default: 3 up to 1,000 tasks, else 2)")
     parser.add_argument("--timeout", type=float, default=3600.0,
                         help="seconds before one build is killed")
     parser.add_argument("--taskmon", default=None,
@@ -92,13 +92,17 @@ def _taskmon_command(given: str | None) -> list[str] | None:
     if given:
         return shlex.split(given)
     found = shutil.which("taskmon-site")
+    if found and "/.pyenv/shims/" in found:
+        # A pyenv shim is a shell script that adds its own start-up to every run.
+        done = subprocess.run(["pyenv", "which", "taskmon-site"], capture_output=True, text=True)
+        found = done.stdout.strip() if done.returncode == 0 else found
     return [found] if found else None
 
 
 def _repeat_for(tasks: int, args: argparse.Namespace) -> int:
     if args.repeat:
         return args.repeat
-    return 3 if tasks <= 1000 else 1
+    return 3 if tasks <= 1000 else 2
 
 
 def bench_size(tasks: int, args: argparse.Namespace, taskmon: list[str] | None) -> SizeResult:
@@ -159,14 +163,14 @@ def bench_ours(result: SizeResult, src: Path, taskmon: list[str] | None,
     _log(f"   taskmon-site: no-op x{result.repeat}")
     noop = repeat(cmd, ROOT, logs / "noop", result.repeat, timeout, watch=out, env=env)
     result.ours["noop"] = noop
-    result.checks.append(_rewrite_check("no-op rebuild", noop, expected=0))
+    result.checks.append(_rewrite_check("no-op rebuild", noop, pages_ok=False))
 
     _log(f"   taskmon-site: edit x{result.repeat}")
     edited = _task_to_edit(src)
     edit = repeat(cmd, ROOT, logs / "edit", result.repeat, timeout,
                   before=lambda n: edit_task(edited, n), watch=out, env=env)
     result.ours["edit"] = edit
-    result.checks.append(_rewrite_check("rebuild after one edit", edit, expected=None))
+    result.checks.append(_rewrite_check("rebuild after one edit", edit, pages_ok=True))
     if not edit.error:
         result.checks.append(_edit_check(out, edit_marker(len(edit.runs))))
 
@@ -233,15 +237,17 @@ def _page_checks(html: str) -> list[tuple[bool, str]]:
     ]
 
 
-def _rewrite_check(label: str, measure: Measure, expected: int | None) -> tuple[bool, str]:
+def _rewrite_check(label: str, measure: Measure, pages_ok: bool) -> tuple[bool, str]:
+    """What a rebuild wrote; rewriting task or doc pages is only fine after an edit."""
     changes = [run.changed for run in measure.runs if run.changed is not None]
     if measure.error or not changes:
         return (False, f"{label}: failed")
     worst = max(changes, key=len)
-    ok = len(worst) == expected if expected is not None else True
+    pages = [name for name in worst if re.match(r"(tasks|docs)/[^/]+\.html$", name)]
     names = ", ".join(f"`{name}`" for name in worst[:6]) + (", …" if len(worst) > 6 else "")
-    return (ok, f"{label} wrote, added or removed {len(worst):,} output files"
-                + (f": {names}" if worst else ""))
+    text = (f"{label} wrote, added or removed {len(worst):,} output files "
+            f"({len(pages):,} of them task or doc pages)" + (f": {names}" if worst else ""))
+    return (pages_ok or not pages, text)
 
 
 def _edit_check(out: Path, marker: str) -> tuple[bool, str]:

@@ -34,10 +34,11 @@ CHROMIUM = os.environ.get("TASKMON_CHROMIUM", "/usr/bin/chromium")
 #: Typed one key at a time: an English word, then (after clearing) a Chinese one.
 QUERIES = ["thread pool", "内存分配器"]
 
-# Installed before any page script: the time from each key press to the frame after it.
+# Installed before any page script: the time from each key press (its beforeinput, which
+# typed Chinese characters fire too) to the frame after it.
 PROBE = """
 window.__keyTimes = [];
-document.addEventListener("keydown", function () {
+document.addEventListener("beforeinput", function () {
   var start = performance.now();
   requestAnimationFrame(function () {
     setTimeout(function () { window.__keyTimes.push(performance.now() - start); }, 0);

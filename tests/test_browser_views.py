@@ -417,3 +417,42 @@ def test_every_page_type_renders_cleanly(sites, browser, device, scheme):
         page.screenshot(path=ARTIFACTS / f"views-{kind}-{device}-{scheme}.png", full_page=True)
     assert page.errors == []
     page.context.close()
+
+
+CONTRAST = """
+(selectors) => {
+  function rgb(text) { return (text.match(/[\\d.]+/g) || []).map(Number); }
+  function lum(c) {
+    var v = c.slice(0, 3).map(function (x) {
+      x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4);
+    });
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+  }
+  function background(node) {
+    for (; node && node.nodeType === 1; node = node.parentNode) {
+      var c = rgb(getComputedStyle(node).backgroundColor);
+      if (c.length === 3 || c[3] > 0.9) return c;
+    }
+    return rgb(getComputedStyle(document.body).backgroundColor);
+  }
+  var worst = [];
+  document.querySelectorAll(selectors).forEach(function (node) {
+    if (!node.offsetParent || !node.textContent.trim()) return;
+    var a = lum(rgb(getComputedStyle(node).color)), b = lum(background(node));
+    var ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) worst.push(node.className + " '" + node.textContent.trim().slice(0, 20) + "' " + ratio.toFixed(2));
+  });
+  return worst;
+}
+"""
+TEXT = ("a, .status, .role, .badge, .muted, .chip, .chip-count, .count-card a, th, td, "
+        "label, .summary, .card-id, .age, .button, time")
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_has_readable_contrast(sites, browser, scheme):
+    page = new_page(browser, viewport=DESKTOP, color_scheme=scheme)
+    for path in ("index.html", "tasks/index.html", "board.html", "tasks/t01.html"):
+        page.goto(url(sites["en"], path))
+        assert page.evaluate(CONTRAST, TEXT) == [], path
+    page.context.close()

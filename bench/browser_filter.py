@@ -31,8 +31,8 @@ from taskmon_site.build import SiteBuilder  # noqa: E402
 from taskmon_site.config import load_config  # noqa: E402
 
 CHROMIUM = os.environ.get("TASKMON_CHROMIUM", "/usr/bin/chromium")
-#: Typed one key at a time: an English word, then (after clearing) a Chinese one.
-QUERIES = ["thread pool", "内存分配器"]
+#: Typed one key at a time: English words, then (after clearing) Chinese ones.
+QUERIES = ["storage log", "线程池 并发"]
 
 # Installed before any page script: the time from each key press (its beforeinput, which
 # typed Chinese characters fire too) to the frame after it.
@@ -107,7 +107,8 @@ def measure(browser, page_path: Path) -> None:
     loaded = time.perf_counter() - started
     field = page.locator("[data-filters] input[name=q]")
     field.click()
-    print(f"{page_path.name} ({page_path.parent.name}/): loaded and ready in {loaded * 1000:,.0f} ms")
+    name = f"{page_path.parent.name}/{page_path.name}"
+    print(f"{name}: loaded and ready in {loaded * 1000:,.0f} ms")
 
     for query in QUERIES:
         field.fill("")

@@ -440,7 +440,10 @@ CONTRAST = """
     if (!node.offsetParent || !node.textContent.trim()) return;
     var a = lum(rgb(getComputedStyle(node).color)), b = lum(background(node));
     var ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
-    if (ratio < 4.5) worst.push(node.className + " '" + node.textContent.trim().slice(0, 20) + "' " + ratio.toFixed(2));
+    if (ratio < 4.5) {
+      worst.push(node.className + " '" + node.textContent.trim().slice(0, 20) + "' " +
+                 ratio.toFixed(2));
+    }
   });
   return worst;
 }

@@ -74,10 +74,8 @@
       since = builtAtEpoch();
       store.set("since", since);
     }
-    var listeners = [];
     function changed() {
       store.set("seen", seen);
-      listeners.forEach(function (fn) { fn(); });
     }
     return {
       isNew: function (url, stamp, updated) {
@@ -86,14 +84,17 @@
       },
       wasOpened: function (url) { return Object.prototype.hasOwnProperty.call(seen, url); },
       read: function (url, stamp) { seen[url] = stamp; changed(); },
+      // Moves the baseline to the build time; only tasks dated after it (clocks
+      // differ, dates get mistyped) need a remembered value of their own.
       readAll: function (records) {
-        seen = {};
-        records.forEach(function (r) { if (r.updated != null && r.updated > since) since = r.updated; });
         since = Math.max(since, builtAtEpoch());
+        seen = {};
+        records.forEach(function (r) {
+          if (r.updated != null && r.updated > since) seen[r.url] = r.stamp;
+        });
         store.set("since", since);
         changed();
-      },
-      onChange: function (fn) { listeners.push(fn); }
+      }
     };
   }
 

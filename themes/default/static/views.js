@@ -26,7 +26,7 @@
   var el = app.el;
   var marks = app.marks;
   var LIST_PAGE = 100;
-  var COLUMN_PAGE = 40;
+  var COLUMN_PAGE = 25;
   var records = makeRecords(data);
 
   function makeRecords(source) {
@@ -185,7 +185,8 @@
       setText(node, n);
       node.parentNode.classList.toggle("zero", n === 0);
     });
-    setText(form.querySelector("[data-shown]"), t("shown_of", { shown: shown, total: records.length }));
+    setText(form.querySelector("[data-shown]"),
+      t("shown_of", { shown: shown, total: records.length }));
   }
 
   function setupMarkAll(render) {
@@ -202,7 +203,9 @@
     var fresh = isNew(r);
     var badge = anchor.parentNode.querySelector("[data-new-mark]");
     if (host) host.classList.toggle("is-new", fresh);
-    if (fresh && !badge) anchor.insertAdjacentElement("afterend", app.newMark(r.url, r.stamp, onRead));
+    if (fresh && !badge) {
+      anchor.insertAdjacentElement("afterend", app.newMark(r.url, r.stamp, onRead));
+    }
     if (!fresh && badge) badge.remove();
   }
 
@@ -212,7 +215,9 @@
     id: function (r) { return r.id.toLowerCase(); },
     title: function (r) { return r.title.toLowerCase(); },
     status: function (r) { return rank(app.ui.statuses, r.status); },
-    handoff: function (r) { return rank(app.ui.roles, r.current) * 10 + rank(app.ui.roles, r.next); },
+    handoff: function (r) {
+      return rank(app.ui.roles, r.current) * 10 + rank(app.ui.roles, r.next);
+    },
     progress: function (r) { return r.total ? r.done / r.total : -1; },
     created: function (r) { return r.created == null ? -Infinity : r.created; },
     updated: function (r) { return r.updated == null ? -Infinity : r.updated; }
@@ -545,7 +550,8 @@
       return node && node.closest ? node.closest(".column") : null;
     }
     function sameColumn(column) {
-      return column && from && column.getAttribute("data-status") === from.getAttribute("data-status") &&
+      return column && from &&
+        column.getAttribute("data-status") === from.getAttribute("data-status") &&
         column.getAttribute("data-lane") === from.getAttribute("data-lane");
     }
 
@@ -584,7 +590,8 @@
       } else if (column) {
         dragged.dispatchEvent(new CustomEvent("taskmon:status-drop", {
           bubbles: true, cancelable: true,
-          detail: { taskId: dragged.getAttribute("data-task-id"), url: dragged.getAttribute("data-url"),
+          detail: { taskId: dragged.getAttribute("data-task-id"),
+            url: dragged.getAttribute("data-url"),
             from: from.getAttribute("data-status"), to: column.getAttribute("data-status") }
         }));
       }
@@ -643,7 +650,8 @@
         var link = el("a", { href: app.root + r.url, "data-task-url": r.url }, r.title);
         item.appendChild(link);
         if (r.updated != null) {
-          item.appendChild(el("span", { "class": "muted small" }, " · " + t("ago", { t: app.age(r.updated) })));
+          var ago = " · " + t("ago", { t: app.age(r.updated) });
+          item.appendChild(el("span", { "class": "muted small" }, ago));
         }
         return item;
       }));

@@ -221,32 +221,38 @@ class Renderer:
         for task in site.tasks:
             cards[task.status or UNKNOWN].append(self._fragments[task.src_uri][1].card)
         columns = {s: Markup("".join(c)) for s, c in cards.items()}
+        data_js, data_version = self.data_js(site)
         return {
-            INDEX_URL: self._page("dashboard.html", INDEX_URL, site, title=""),
+            INDEX_URL: self._page("dashboard.html", INDEX_URL, site, title="",
+                                  data_version=data_version),
             LIST_URL: self._page("list.html", LIST_URL, site, rows=rows,
-                                 title=self.strings["tasks"]),
+                                 title=self.strings["tasks"], data_version=data_version),
             BOARD_URL: self._page("board.html", BOARD_URL, site, columns=columns,
-                                  title=self.strings["board"]),
+                                  title=self.strings["board"], data_version=data_version),
             DOCS_URL: self._page("docs_index.html", DOCS_URL, site,
                                  title=self.strings["docs"]),
             PROBLEMS_URL: self._page("problems.html", PROBLEMS_URL, site,
                                      title=self.strings["problems"]),
             TASKS_JSON_URL: tasks_json(site),
             BUILD_JS_URL: build_js(site),
-            DATA_JS_URL: self.data_js(site),
+            DATA_JS_URL: data_js,
         }
 
-    def data_js(self, site: Site) -> str:
-        """What the list, board and dashboard scripts filter, sort and mark, as a script.
+    def data_js(self, site: Site) -> tuple[str, str]:
+        """What the list, board and dashboard scripts filter, sort and mark, as a script,
+        and a version of its tasks and docs for the pages' links to it.
 
-        A script, not fetched JSON, so it loads from file:// too. Each task is one
-        record rendered with its fragments, in list order.
+        A script, not fetched JSON, so it loads from file:// too; the version in its
+        link keeps a browser from using a copy from before a rebuild. Each task is
+        one record rendered with its fragments, in list order.
         """
-        head = {"builtAt": site.built_at.isoformat(), "fields": RECORD_FIELDS,
-                "docs": [[d.url, d.title, d.src_uri] for d in site.docs]}
+        docs = [[d.url, d.title, d.src_uri] for d in site.docs]
         records = ",\n".join(self._fragments[t.src_uri][1].record for t in site.tasks)
-        return (f"window.TASKMON_DATA = {script_json(head)[:-1]},\n"
+        version = hashlib.blake2b(f"{docs}{records}".encode("utf-8"), digest_size=6).hexdigest()
+        head = {"builtAt": site.built_at.isoformat(), "fields": RECORD_FIELDS, "docs": docs}
+        text = (f"window.TASKMON_DATA = {script_json(head)[:-1]},\n"
                 f'"tasks": [\n{records}\n]}};\n')
+        return text, version
 
     # -- shared fragments -----------------------------------------------------------
 

@@ -10,6 +10,11 @@
 // Filters and sort live in the URL: deliberate changes push a history entry,
 // typing replaces it (one entry per typing burst), and the back button restores.
 //
+// Other scripts (the preview server's task actions) should find rows and cards
+// when they need them, not once: rows and cards come and go with the filters,
+// and after each change a "taskmon:rendered" event bubbles from the table or
+// the board.
+//
 // Board hook for status changes (used by a preview server, not by this file):
 // every card carries data-task-id and data-url, every column data-status. When
 // the board element has a data-status-drop attribute, a card may be dropped on
@@ -299,6 +304,7 @@
         wanted.push(row);
       }
       syncChildren(tbody, wanted, function (row) { row.hidden = true; });
+      table.dispatchEvent(new CustomEvent("taskmon:rendered", { bubbles: true }));
       empty.hidden = matches.length > 0;
       var rest = matches.length - shown;
       more.hidden = rest <= 0;
@@ -414,6 +420,7 @@
         }));
       }
       showCounts(form, counts, shown);
+      board.dispatchEvent(new CustomEvent("taskmon:rendered", { bubbles: true }));
       performance.measure("taskmon-filter", { start: started });
     }
 

@@ -30,6 +30,7 @@ from taskmon_site.model import Doc, Page, Task
 from taskmon_site.reading import Reader
 from taskmon_site.render import Renderer
 from taskmon_site.logs import REPEAT_LIMIT
+from taskmon_site.search import SEARCH_DIR, build_search_index
 from taskmon_site.site import Site, index_site
 from taskmon_site.source import Problem
 from taskmon_site.urls import doc_url, task_url
@@ -168,8 +169,17 @@ class SiteBuilder:
         # Write: only what changed on disk; remove pages whose source is gone.
         written = self._write(pages)
         self._log_problems()
-        return BuildReport(written, len(pages), len(self.tasks), len(self.docs),
+
+        # Search: index the written pages when any task or doc page changed.
+        if full and self.config.search and self._search_outdated(written):
+            build_search_index(self.site, self.output_dir)
+        return BuildReport(len(written), len(pages), len(self.tasks), len(self.docs),
                            len(self.site.problems), time.perf_counter() - started, [], full)
+
+    def _search_outdated(self, written: list[str]) -> bool:
+        pages = {p.url for p in self._pages()}
+        return any(url in pages for url in written) or not (
+            self.output_dir / SEARCH_DIR).is_dir()
 
     # -- reading without building (for the task commands) ----------------------
 
@@ -305,10 +315,11 @@ class SiteBuilder:
     def _exists(self, url: str) -> bool:
         return (self.output_dir / url).is_file()
 
-    def _write(self, pages: dict[str, str | bytes]) -> int:
+    def _write(self, pages: dict[str, str | bytes]) -> list[str]:
+        """Write what differs from the output folder; returns the URLs written."""
         out = self.output_dir
         out.mkdir(parents=True, exist_ok=True)
-        written = 0
+        written = []
         for url, content in pages.items():
             data = content.encode("utf-8") if isinstance(content, str) else content
             digest = hashlib.blake2b(data, digest_size=16).hexdigest()
@@ -318,7 +329,7 @@ class SiteBuilder:
             target.parent.mkdir(parents=True, exist_ok=True)
             if not (target.exists() and target.read_bytes() == data):
                 _write_atomically(target, data)
-                written += 1
+                written.append(url)
             self._written[url] = digest
         self._remove_stale()
         return written

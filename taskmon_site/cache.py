@@ -8,6 +8,7 @@ resolved still resolves to the same page.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -26,6 +27,15 @@ log = logging.getLogger(__name__)
 FORMAT = 1
 
 
+@functools.lru_cache(maxsize=1)
+def code_digest() -> str:
+    """A hash of this package's own source: a development edit invalidates the cache."""
+    digest = hashlib.blake2b(digest_size=16)
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
 def reading_key(config: Config) -> str:
     """What, besides a file's bytes, decides how it is read."""
     import markdown_it
@@ -33,7 +43,7 @@ def reading_key(config: Config) -> str:
     import pygments
 
     parts = [
-        str(FORMAT), __version__, markdown_it.__version__, mdit_py_plugins.__version__,
+        str(FORMAT), __version__, code_digest(), markdown_it.__version__, mdit_py_plugins.__version__,
         pygments.__version__, config.fields_preset, repr(sorted(config.fields.items())),
         repr(sorted(config.statuses.items())), repr(sorted(config.roles.items())),
         config.html, config.timezone, config.repo_url, str(config.source_dir),

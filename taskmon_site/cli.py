@@ -20,7 +20,7 @@ log = logging.getLogger("taskmon_site.cli")
 
 #: CLI flag dests that override config keys of the same name.
 CONFIG_FLAGS = ("output", "title", "base_url", "lang", "theme", "timezone", "stale_days",
-                "tasks", "docs", "html", "repo_url")
+                "tasks", "docs", "html", "repo_url", "search")
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -42,6 +42,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--html", help="raw HTML in Markdown: escape or sanitize")
     parser.add_argument("--repo-url", dest="repo_url",
                         help="URL prefix for links to repository files that are not pages")
+    parser.add_argument("--no-search", dest="search", action="store_const", const="false",
+                        help="do not build the full-text search index")
     _logging_flags(parser)
 
 

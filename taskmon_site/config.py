@@ -86,6 +86,8 @@ class Config:
     html: str = "escape"
     #: Links to repository files that are not pages go here (e.g. a forge's blob URL).
     repo_url: str = ""
+    #: Build a full-text search index (Pagefind) with every full build.
+    search: bool = True
     #: Where read pages are cached between runs (None: no cache).
     cache_dir: Path | None = None
     #: The config file that was read, if any.
@@ -147,6 +149,17 @@ def _as_timezone(value: Any) -> str:
     return value
 
 
+def _as_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {value!r}")
+
+
 def _as_preset(value: Any) -> str:
     if value not in PRESETS:
         raise ValueError(f"unknown preset {value!r}; known: {', '.join(PRESETS)}")
@@ -167,6 +180,7 @@ KEYS: dict[str, tuple[Callable[[Any], Any], str]] = {
     "html": (_as_html, "html"),
     "repo_url": (_as_str, "repo_url"),
     "cache": (_as_str, "cache_dir"),
+    "search": (_as_bool, "search"),
     "fields": (lambda v: v, "fields"),
     "statuses": (lambda v: v, "statuses"),
     "roles": (lambda v: v, "roles"),

@@ -109,8 +109,9 @@ def build_site(tmp_path: Path):
 
     def build(files: dict[str, str | bytes], overrides: dict | None = None, environ=None):
         root = write_tree(tmp_path / "src", files)
-        config = load_config(root, None, {"output": str(tmp_path / "out"), **(overrides or {})},
-                             environ=environ or {})
+        # No search index unless a test asks: Pagefind adds a process per build.
+        flags = {"output": str(tmp_path / "out"), "search": "false", **(overrides or {})}
+        config = load_config(root, None, flags, environ=environ or {})
         builder = SiteBuilder(config)
         builder.report = builder.build()
         return builder

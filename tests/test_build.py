@@ -372,3 +372,22 @@ def test_theme_change_rerenders_every_page(build_site, tmp_path):
     (theme / "task.html").write_text("NEW {{ task.title }}")
     builder.rebuild({theme / "task.html"})
     assert (builder.output_dir / "tasks/a.html").read_text() == "NEW A"
+
+
+def test_full_build_indexes_for_search_only_when_pages_changed(build_site):
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# 中文 搜索\n"},
+                         {"search": "true"})
+    index = builder.output_dir / "pagefind"
+    assert (index / "pagefind.js").is_file()
+    stamp = index.stat().st_mtime_ns
+    SiteBuilder(builder.config).build()  # nothing changed: the index is kept as it is
+    assert index.stat().st_mtime_ns == stamp
+    (builder.config.source_dir / "ai/tasks/a.md").write_text("---\ntask_id: a\n---\n# 改了\n")
+    SiteBuilder(builder.config).build()
+    assert index.stat().st_mtime_ns != stamp
+
+
+def test_no_search_flag(tmp_path):
+    (tmp_path / "src" / "tasks").mkdir(parents=True)
+    assert main(["build", str(tmp_path / "src"), "-o", str(tmp_path / "o"), "--no-search"]) == 0
+    assert not (tmp_path / "o" / "pagefind").exists()

@@ -22,6 +22,7 @@
       author: "Your name",
       addComment: "Add comment",
       selected: "{n} selected",
+      notShown: "({n} not shown)",
       selectAll: "Select all shown tasks",
       selectTask: "Select {id}",
       setStatus: "Set status",
@@ -55,6 +56,7 @@
       author: "你的名字",
       addComment: "添加评论",
       selected: "已选 {n} 项",
+      notShown: "（{n} 项未显示）",
       selectAll: "选择所有显示的任务",
       selectTask: "选择 {id}",
       setStatus: "设置状态",
@@ -349,12 +351,17 @@
 
   // -- the task list ------------------------------------------------------------------
 
-  // Rows may be re-rendered or paged in by other scripts: every row that shows
-  // up in the body gets its checkbox, and only rows shown now can be changed.
+  // Rows come and go: views.js keeps only the first matches in the page and
+  // renders others when filters, sorting or "show more" ask for them. So the
+  // selection is a set of task ids kept here, not the checkboxes' state: every
+  // row that shows up gets its checkbox, ticked when its task is selected, and
+  // a selected task stays selected (and is changed by "Apply") while filtered
+  // out; the bar says how many of the selected tasks are not shown.
   function setupList() {
     var table = document.querySelector("[data-task-table]");
     if (!table || !table.tBodies.length || !table.tHead) return;
     var body = table.tBodies[0];
+    var chosen = new Map();  // task id → its status
     var all = el("input", { type: "checkbox", "aria-label": say("selectAll") });
     var head = el("th", { scope: "col", class: "taskmon-select" });
     head.appendChild(all);
@@ -368,37 +375,44 @@
     bar.append(count, el("span", {}, say("setStatus")), choice, apply, none);
     (table.closest(".table-wrap") || table).before(bar);
 
-    function addBoxes() {
-      Array.prototype.forEach.call(body.rows, function (row) {
-        var id = rowId(row);
-        if (!id || row.querySelector(".taskmon-select")) return;
-        var cell = el("td", { class: "taskmon-select" });
-        cell.appendChild(el("input", { type: "checkbox", "data-task-id": id,
-          "aria-label": say("selectTask", { id: id }) }));
-        row.insertBefore(cell, row.firstChild);
-      });
-    }
-
     function shown() {
       return Array.prototype.filter.call(body.rows, function (row) {
-        return !row.hidden && row.querySelector(".taskmon-select input");
+        return !row.hidden && rowId(row);
       });
     }
 
-    function selected() {
-      return shown().filter(function (row) {
-        return row.querySelector(".taskmon-select input").checked;
-      });
+    function boxOf(row) {
+      var cell = row.querySelector(".taskmon-select");
+      if (!cell) {
+        cell = el("td", { class: "taskmon-select" });
+        cell.appendChild(el("input", { type: "checkbox", "data-task-id": rowId(row),
+          "aria-label": say("selectTask", { id: rowId(row) }) }));
+        row.insertBefore(cell, row.firstChild);
+      }
+      return cell.querySelector("input");
     }
 
-    function update() {
-      var chosen = selected();
-      bar.hidden = !chosen.length;
-      count.textContent = say("selected", { n: chosen.length });
+    function select(row, on) {
+      if (on) chosen.set(rowId(row), row.dataset.status);
+      else chosen.delete(rowId(row));
+    }
+
+    // After each render: a checkbox on every row shown, ticked as selected.
+    function sync() {
+      var rows = shown();
+      rows.forEach(function (row) { boxOf(row).checked = chosen.has(rowId(row)); });
+      update(rows);
+    }
+
+    function update(rows) {
+      bar.hidden = !chosen.size;
+      var visible = rows.filter(function (row) { return chosen.has(rowId(row)); }).length;
+      count.textContent = say("selected", { n: chosen.size }) +
+        (visible < chosen.size ? " " + say("notShown", { n: chosen.size - visible }) : "");
       // Only statuses every selected task may move to.
       var common = null;
-      chosen.forEach(function (row) {
-        var allowed = allowedFrom(row.dataset.status);
+      chosen.forEach(function (status) {
+        var allowed = allowedFrom(status);
         common = common === null ? allowed.slice() :
           common.filter(function (s) { return allowed.indexOf(s) !== -1; });
       });
@@ -410,25 +424,29 @@
       if (common.indexOf(keep) !== -1) choice.value = keep;
       choice.hidden = apply.hidden = !common.length;
       none.hidden = !!common.length;
-      all.checked = chosen.length > 0 && chosen.length === shown().length;
+      all.checked = rows.length > 0 && visible === rows.length;
     }
 
     all.addEventListener("change", function () {
-      shown().forEach(function (row) {
-        row.querySelector(".taskmon-select input").checked = all.checked;
-      });
-      update();
+      shown().forEach(function (row) { select(row, all.checked); });
+      sync();
     });
-    body.addEventListener("change", update);
-    new MutationObserver(function () { addBoxes(); update(); })
-      .observe(body, { childList: true });
+    body.addEventListener("change", function (event) {
+      var row = event.target.closest(".taskmon-select") && event.target.closest("tr");
+      if (!row) return;
+      select(row, event.target.checked);
+      sync();
+    });
+    // views.js announces each render; the observer also catches rows that
+    // another script puts in the table without saying so.
+    document.addEventListener("taskmon:rendered", sync);
+    new MutationObserver(sync).observe(body, { childList: true });
     apply.addEventListener("click", function () {
-      var ids = selected().map(rowId);
+      var ids = Array.from(chosen.keys());
       var status = choice.value;
       run(function () { return changeStatus(ids, status); }, [apply, choice]);
     });
-    addBoxes();
-    update();
+    sync();
   }
 
   function rowId(row) {
@@ -468,11 +486,16 @@
       return;
     }
 
-    board.querySelectorAll(".card").forEach(function (card) {
-      if (!cardId(card)) return;
-      card.setAttribute("draggable", "true");
-      card.title = say("dragHint");
-    });
+    // Cards a theme's own script renders later are made draggable as they come.
+    function makeDraggable() {
+      board.querySelectorAll(".card:not([draggable])").forEach(function (card) {
+        if (!cardId(card)) return;
+        card.setAttribute("draggable", "true");
+        card.title = say("dragHint");
+      });
+    }
+    makeDraggable();
+    document.addEventListener("taskmon:rendered", makeDraggable);
     board.addEventListener("dragstart", function (event) {
       if (dragging) event.dataTransfer.setData("text/plain", cardId(dragging));
     });

@@ -14,7 +14,7 @@ reload; nothing here builds.
 Routes (all POST, JSON in and out)::
 
     /_taskmon/api/tasks/<id>/status   {"status": "review", "force": false}
-    /_taskmon/api/tasks/<id>/handoff  {"to": null}
+    /_taskmon/api/tasks/<id>/handoff  {"to": null, "force": false}
     /_taskmon/api/tasks/<id>/comment  {"text": "…", "author": "…"}
     /_taskmon/api/status              {"ids": ["…", "…"], "status": "…"}
 
@@ -268,12 +268,15 @@ class TaskStatusHandler(_ApiHandler):
 class HandoffHandler(_ApiHandler):
     async def post(self, task_id: str) -> None:
         try:
-            to = _text(self.body(), "to", required=False)
+            data = self.body()
+            to = _text(data, "to", required=False)
+            force = _flag(data, "force")
         except BadRequest as exc:
             return self._fail(400, str(exc))
 
         def make_edit(config: Config) -> taskcli.Edit:
-            return taskcli.handoff_edit(taskcli.canonical_role(config, to) if to else None)
+            role = taskcli.canonical_role(config, to) if to else None
+            return taskcli.handoff_edit(role, force)
 
         await self.change([task_id], make_edit)
 

@@ -1,8 +1,9 @@
 """``taskmon-site task …``: list, show, create and change task files from the shell.
 
-Tasks are found the way the site finds them (the config's task globs) and
-changed through :mod:`taskmon_site.taskedit`, so an edit touches only the
-values it means to. A command that changes several tasks checks every one
+Tasks are found the way the site finds them (the config's task globs), read
+with the config's own spellings of fields, statuses and roles, and changed
+through :mod:`taskmon_site.taskedit`, so an edit touches only the values it
+means to and writes them in the file's own vocabulary. A command that changes several tasks checks every one
 before writing any. The site is never written from here.
 
 Exit codes: 0 done; 1 a file changed on disk meanwhile (retry); 2 a bad id,
@@ -80,6 +81,8 @@ class TaskCatalog:
         from taskmon_site.build import SiteBuilder
 
         self.config = config
+        #: How the repository spells fields, statuses and roles, for taskedit.
+        self.spellings = te.Spellings.from_config(config)
         # The site's own discovery and reading, so files and fields match the pages.
         self._builder = SiteBuilder(config)
         #: src_uri → task, not read yet.
@@ -150,7 +153,7 @@ def change_tasks(catalog: TaskCatalog, ids: Iterable[str], edit: Edit) -> list[T
     planned, failures = [], []
     for task in tasks:
         try:
-            original = _read_task_file(task)
+            original = _read_task_file(task, catalog.spellings)
             planned.append((task, original, edit(original)))
         except te.EditError as exc:
             failures.append((task, exc))
@@ -160,9 +163,9 @@ def change_tasks(catalog: TaskCatalog, ids: Iterable[str], edit: Edit) -> list[T
     return catalog.read(tasks)
 
 
-def _read_task_file(task: Task) -> te.TaskFile:
+def _read_task_file(task: Task, spellings: te.Spellings) -> te.TaskFile:
     try:
-        return te.read_task_file(task.abs_src_path)
+        return te.read_task_file(task.abs_src_path, spellings)
     except FileNotFoundError:
         raise te.ConflictError(task.abs_src_path, "was deleted since it was listed") from None
     except OSError as exc:
@@ -194,8 +197,8 @@ def status_edit(status: str, force: bool = False) -> Edit:
     return lambda tf: te.set_status(tf, status, force, now=now())
 
 
-def handoff_edit(to: str | None = None) -> Edit:
-    return lambda tf: te.handoff(tf, to, now=now())
+def handoff_edit(to: str | None = None, force: bool = False) -> Edit:
+    return lambda tf: te.handoff(tf, to, force=force, now=now())
 
 
 def comment_edit(text: str, author: str | None = None) -> Edit:
@@ -262,6 +265,8 @@ def add_task_arguments(parser: argparse.ArgumentParser) -> None:
     handoff.add_argument("task_id", metavar="ID")
     handoff.add_argument("--to", dest="handoff_to", metavar="ROLE",
                          help="the role after that (default: the workflow's next)")
+    handoff.add_argument("--force", action="store_true",
+                         help="hand off a task whose status is final (completed, cancelled)")
 
     comment = commands.add_parser("comment", help="add a dated comment to a task")
     comment.add_argument("task_id", metavar="ID")
@@ -379,7 +384,7 @@ def _status(args: argparse.Namespace, config: Config) -> None:
 
 def _handoff(args: argparse.Namespace, config: Config) -> None:
     to = canonical_role(config, args.handoff_to) if args.handoff_to else None
-    task, = change_tasks(TaskCatalog(config), [args.task_id], handoff_edit(to))
+    task, = change_tasks(TaskCatalog(config), [args.task_id], handoff_edit(to, args.force))
     print(f"{task.id}: {_roles_text(task)}")
 
 

@@ -7,6 +7,11 @@ and BOM stay byte-for-byte as they were. YAML is never re-dumped.
 
 Edits are pure: each returns a new :class:`TaskFile`. :func:`write_task_file`
 puts one on disk atomically and refuses when the file changed since it was read.
+
+A repository's ``taskmon.toml`` may spell fields, statuses and roles its own
+way (``[fields]``, ``[statuses]``, ``[roles]``); a file read with those
+:class:`Spellings` is understood as the site understands it, and written back
+in its own vocabulary (see :func:`set_status`).
 """
 
 from __future__ import annotations
@@ -21,13 +26,16 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from functools import cached_property
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from taskmon_site import fields, vocab
 
+if TYPE_CHECKING:
+    from taskmon_site.config import Config
+
 __all__ = [
     "ConflictError", "EditError", "EncodingError", "FrontMatterError",
-    "InvalidTaskIdError", "TaskExistsError", "TaskFile", "TransitionError",
+    "InvalidTaskIdError", "Spellings", "TaskExistsError", "TaskFile", "TransitionError",
     "UnknownRoleError", "UnknownStatusError", "add_comment", "create_task",
     "handoff", "new_task_id", "new_task_text", "parse_task_bytes",
     "read_task_file", "set_status", "write_task_file",
@@ -122,6 +130,54 @@ _DATE_RE = re.compile(
 _PLAIN_UNSAFE_START = set("-?:,[]{}#&*!|>'\"%@`")
 
 
+# -- a repository's own spellings --------------------------------------------------
+
+@dataclass(frozen=True)
+class Spellings:
+    """How a repository spells fields, statuses and roles besides the workflow's words.
+
+    The default knows the workflow's two front-matter variants only; a site's
+    config adds its ``[fields]`` (preset and extra keys), ``[statuses]`` and
+    ``[roles]`` through :meth:`from_config`.
+    """
+
+    preset: str = "workflow"  #: the field preset, as in fields.PRESETS
+    keys: tuple[tuple[str, tuple[str, ...]], ...] = ()  #: field → keys tried first
+    statuses: tuple[tuple[str, str], ...] = ()  #: spelling → status id, in config order
+    roles: tuple[tuple[str, str], ...] = ()  #: spelling → role id, in config order
+
+    @classmethod
+    def from_config(cls, config: Config) -> Spellings:
+        return cls(
+            preset=config.fields_preset,
+            keys=tuple((name, tuple(keys)) for name, keys in config.fields.items()),
+            statuses=tuple(config.statuses.items()), roles=tuple(config.roles.items()),
+        )
+
+    def extra_keys(self, field: str) -> tuple[str, ...]:
+        return dict(self.keys).get(field, ())
+
+    def preset_keys(self, field: str) -> tuple[str, ...]:
+        return tuple(fields.PRESETS[self.preset].get(field, ()))
+
+    def table(self, field: str) -> tuple[tuple[str, str], ...]:
+        """The configured spellings of the values of *field* (status or a role)."""
+        return self.statuses if field == "status" else self.roles
+
+    def status(self, value: str) -> str | None:
+        return vocab.canonical_status(value, dict(self.statuses))
+
+    def role(self, value: str) -> str | None:
+        return vocab.canonical_role(value, dict(self.roles))
+
+    def canonical(self, field: str, value: str) -> str | None:
+        """The id a value of *field* (status or a role) stands for, or None."""
+        return self.status(value) if field == "status" else self.role(value)
+
+
+WORKFLOW_SPELLINGS = Spellings()
+
+
 # -- the file model ---------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -155,6 +211,7 @@ class TaskFile:
     newline: str  #: the file's dominant line ending, used for new lines
     digest: str  #: sha256 of the bytes as read, for conflict detection
     mtime_ns: int | None = None
+    spellings: Spellings = WORKFLOW_SPELLINGS  #: how its repository spells things
 
     @property
     def text(self) -> str:
@@ -180,9 +237,12 @@ class TaskFile:
     def key_for(self, field: str) -> str | None:
         """The key this file uses for a canonical field, or None when absent."""
         fm = self.front_matter
-        zh, en = _WRITE_KEYS.get(field, (None, None))
-        preferred = (zh, en) if self.variant == "zh" else (en, zh)
-        candidates = (*preferred, *_READ_KEYS.get(field, ()))
+        spellings = self.spellings
+        preferred: tuple[str | None, ...] = ()
+        if spellings.preset == "workflow":
+            zh, en = _WRITE_KEYS.get(field, (None, None))
+            preferred = (zh, en) if self.variant == "zh" else (en, zh)
+        candidates = (*spellings.extra_keys(field), *preferred, *spellings.preset_keys(field))
         return next((k for k in candidates if k and fm and k in fm.keys), None)
 
     def value(self, field: str) -> str | None:
@@ -194,17 +254,17 @@ class TaskFile:
     @property
     def status(self) -> str | None:
         raw = self.value("status")
-        return vocab.canonical_status(raw) if raw else None
+        return self.spellings.status(raw) if raw else None
 
     @property
     def current_role(self) -> str | None:
         raw = self.value("current_role")
-        return vocab.canonical_role(raw) if raw else None
+        return self.spellings.role(raw) if raw else None
 
     @property
     def next_role(self) -> str | None:
         raw = self.value("next_role")
-        return vocab.canonical_role(raw) if raw else None
+        return self.spellings.role(raw) if raw else None
 
 
 def _sha256(data: bytes) -> str:
@@ -225,16 +285,17 @@ def _with_lines(tf: TaskFile, lines: list[str]) -> TaskFile:
 
 # -- reading ----------------------------------------------------------------------
 
-def read_task_file(path: str | Path) -> TaskFile:
+def read_task_file(path: str | Path, spellings: Spellings = WORKFLOW_SPELLINGS) -> TaskFile:
     """Read a task file, remembering what is needed to write it back faithfully."""
     with open(path, "rb") as fh:
         data = fh.read()
         mtime_ns = os.fstat(fh.fileno()).st_mtime_ns
-    return parse_task_bytes(data, path, mtime_ns=mtime_ns)
+    return parse_task_bytes(data, path, mtime_ns=mtime_ns, spellings=spellings)
 
 
 def parse_task_bytes(
-    data: bytes, path: str | Path = "<memory>", *, mtime_ns: int | None = None
+    data: bytes, path: str | Path = "<memory>", *, mtime_ns: int | None = None,
+    spellings: Spellings = WORKFLOW_SPELLINGS,
 ) -> TaskFile:
     """A :class:`TaskFile` from raw bytes, as :func:`read_task_file` would give."""
     text, encoding = _decode(data, path)
@@ -245,6 +306,7 @@ def parse_task_bytes(
     return TaskFile(
         path=Path(path), lines=tuple(_LINE_RE.findall(text)), encoding=encoding,
         bom=bom, newline=newline, digest=_sha256(data), mtime_ns=mtime_ns,
+        spellings=spellings,
     )
 
 
@@ -384,11 +446,22 @@ def _set_field(tf: TaskFile, field: str, value: str, insert_quote: str = "") -> 
 
 
 def _insert_field(tf: TaskFile, field: str, value: str, quote: str) -> TaskFile:
-    zh, en = _WRITE_KEYS[field]
-    key = zh if tf.variant == "zh" and zh else en or zh
+    key = _new_key(tf, field)
     lines = list(tf.lines)
     lines.insert(_insert_index(tf, field), f"{key}: {_quote(value, quote)}{tf.newline}")
     return _with_lines(tf, lines)
+
+
+def _new_key(tf: TaskFile, field: str) -> str:
+    """The key for a field the file lacks: the config's first, else the file's variant's."""
+    spellings = tf.spellings
+    configured = spellings.extra_keys(field)
+    if not configured and spellings.preset != "workflow":
+        configured = spellings.preset_keys(field)
+    if configured:
+        return configured[0]
+    zh, en = _WRITE_KEYS[field]
+    return zh if tf.variant == "zh" and zh else en or zh
 
 
 def _insert_index(tf: TaskFile, field: str) -> int:
@@ -495,11 +568,29 @@ def _spelling_style(value: str | None) -> str | None:
     return "id"
 
 
+def _is_workflow_spelling(value: str) -> bool:
+    """Is *value* a status's or role's id, English or Chinese label, exactly?"""
+    return any(value in (t.id, t.en, t.zh) for t in vocab.STATUSES + vocab.ROLES)
+
+
 def _spell(tf: TaskFile, field: str, term_id: str, siblings: tuple[str, ...]) -> str:
-    """*term_id* written like the file writes *field* (or, if absent, its siblings)."""
-    styles = (_spelling_style(tf.value(f)) for f in (field, *siblings))
-    style = next((s for s in styles if s), "id")
+    """*term_id* written in the file's own vocabulary; see :func:`set_status`."""
     found = vocab.term(term_id)
+    raw = (tf.value(field) or "").strip()
+    table = tf.spellings.table(field)
+    if raw and (_is_workflow_spelling(raw) and raw.casefold() not in
+                {spelling.casefold() for spelling, _ in table}):
+        raw = ""  # the workflow's own words: spelled in the same style below
+    if raw:
+        if tf.spellings.canonical(field, raw) == term_id:
+            return raw
+        configured = next((spelling for spelling, target in table if target == term_id), None)
+        if configured:
+            return configured
+        style = "zh" if tf.variant == "zh" or _CJK_RE.search(raw) else "id"
+    else:
+        styles = (_spelling_style(tf.value(f)) for f in (field, *siblings))
+        style = next((s for s in styles if s), "id")
     return {"zh": found.zh, "en": found.en}.get(style, found.id)
 
 
@@ -520,12 +611,26 @@ def set_status(
 ) -> TaskFile:
     """Move the task to *new_status* if the lifecycle allows it (or *force*).
 
-    *new_status* may be any known spelling; it is written the way the file
-    spells statuses. Reaching completed also fills the completion date when
-    the file has that key. A file without a status may take any status.
+    *new_status* may be any known spelling, the repository's own included
+    (:class:`Spellings`). It is written in the file's own vocabulary, as are
+    the roles :func:`handoff` writes:
+
+    - a file that spells the value with the workflow's words (an id such as
+      ``in_progress``, an English label such as ``In progress``, a Chinese one
+      such as ``进行中``) gets the new value in that same style;
+    - a file that spells it otherwise — a spelling from the config's
+      ``[statuses]`` / ``[roles]``, or a common alias like ``To Do`` — speaks
+      its repository's vocabulary: it gets the config's spelling of the new
+      value (the first listed), or where the config has none, the workflow's
+      name matching the file: the Chinese label in a file with Chinese keys
+      (or a Chinese value), else the id;
+    - a file without the value follows the style of its other values.
+
+    Reaching completed also fills the completion date when the file has that
+    key. A file without a status may take any status.
     """
     now = now or datetime.now()
-    target = _known(tf, new_status, vocab.canonical_status, UnknownStatusError,
+    target = _known(tf, new_status, tf.spellings.status, UnknownStatusError,
                     "status", vocab.STATUS_IDS)
     if not force:
         _check_transition(tf, target)
@@ -540,7 +645,7 @@ def _check_transition(tf: TaskFile, target: str) -> None:
     raw = tf.value("status")
     if raw is None or not raw.strip():
         return
-    current = vocab.canonical_status(raw)
+    current = tf.spellings.status(raw)
     if current is None:
         raise TransitionError(
             tf.path, f"current status {raw!r} is not a known status; use force to set it", ()
@@ -556,17 +661,22 @@ def _check_transition(tf: TaskFile, target: str) -> None:
     raise TransitionError(tf.path, message, allowed)
 
 
-def handoff(tf: TaskFile, to: str | None = None, *, now: datetime | None = None) -> TaskFile:
+def handoff(
+    tf: TaskFile, to: str | None = None, *, force: bool = False, now: datetime | None = None
+) -> TaskFile:
     """Hand the task on: the next role becomes current.
 
     The role after it becomes next: *to* when given, else the normal successor
     from :data:`vocab.NEXT_ROLE`. A file without a next role hands on to the
-    successor of its current role.
+    successor of its current role. A task whose status is final (completed,
+    cancelled) is not handed on unless *force*.
     """
     now = now or datetime.now()
+    if not force:
+        _check_open(tf)
     after = None
     if to is not None:
-        after = _known(tf, to, vocab.canonical_role, UnknownRoleError, "role", vocab.ROLE_IDS)
+        after = _known(tf, to, tf.spellings.role, UnknownRoleError, "role", vocab.ROLE_IDS)
     new_current = _file_role(tf, "next_role") or _successor(tf)
     new_next = after or vocab.NEXT_ROLE[new_current]
     spelled_current = _spell(tf, "current_role", new_current, ("next_role", "status"))
@@ -574,6 +684,14 @@ def handoff(tf: TaskFile, to: str | None = None, *, now: datetime | None = None)
     edited = _set_field(_ensure_front_matter(tf), "current_role", spelled_current)
     edited = _set_field(edited, "next_role", spelled_next)
     return _set_date(edited, "updated", now)
+
+
+def _check_open(tf: TaskFile) -> None:
+    status = tf.status
+    if status in vocab.FINAL_STATUSES:
+        raise TransitionError(
+            tf.path, f"status {status} is final; a finished task is not handed off "
+            f"(use force to hand it off anyway)", ())
 
 
 def _successor(tf: TaskFile) -> str:
@@ -587,7 +705,7 @@ def _file_role(tf: TaskFile, field: str) -> str | None:
     raw = tf.value(field)
     if raw is None or not raw.strip():
         return None
-    role = vocab.canonical_role(raw)
+    role = tf.spellings.role(raw)
     if role is None:
         raise UnknownRoleError(tf.path, f"{tf.key_for(field)} {raw!r} is not a known role")
     return role

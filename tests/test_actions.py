@@ -412,3 +412,48 @@ def test_a_built_site_has_no_api_and_no_token(build_site):
     builder = build_site(TREE)
     pages = [p.read_text(encoding="utf-8") for p in builder.output_dir.rglob("*.html")]
     assert pages and not any("taskmon-token" in p or "/_taskmon/" in p for p in pages)
+
+
+DONE = """\
+---
+task_id: task_done
+current_role: debugger
+next_role: manager
+status: Shipped
+---
+
+# Finished work
+"""
+
+
+def test_a_finished_task_is_not_handed_off_unless_forced(repo):
+    (repo / "taskmon.toml").write_text('[statuses]\n"Shipped" = "completed"\n', "utf-8")
+    (repo / "ai/tasks/done.md").write_text(DONE, encoding="utf-8")
+    with api_server(repo) as api:
+        before = snapshot(repo)
+        assert api.post("tasks/task_done/handoff", {"to": None}) == (400, {
+            "ok": False, "allowed": [],
+            "error": "task_done: status completed is final; a finished task is not handed off "
+                     "(use force to hand it off anyway)",
+            "errors": [{"id": "task_done", "allowed": [], "error": (
+                "status completed is final; a finished task is not handed off "
+                "(use force to hand it off anyway)")}]})
+        assert snapshot(repo) == before
+
+        assert api.post("tasks/task_done/handoff", {"force": "yes"})[0] == 400
+        status, reply = api.post("tasks/task_done/handoff", {"to": None, "force": True})
+        assert status == 200
+        assert (reply["task"]["current_role"], reply["task"]["next_role"]) == (
+            "manager", "researcher")
+    assert "current_role: manager\nnext_role: researcher\nstatus: Shipped\n" in read(
+        repo, "done.md")
+
+
+def test_a_status_in_the_configs_spelling_is_changed_and_written_in_it(repo):
+    (repo / "taskmon.toml").write_text(
+        '[statuses]\n"Triage" = "pending"\n"Doing" = "in_progress"\n', "utf-8")
+    (repo / "ai/tasks/task_en.md").write_text(EN.replace("in_progress", "Triage"), "utf-8")
+    with api_server(repo) as api:
+        status, reply = api.post("tasks/task_en/status", {"status": "in_progress"})
+    assert (status, reply["task"]["status"]) == (200, "in_progress")
+    assert "status: Doing\nupdated_at: \"2025-03-01 10:20:30\"\n" in read(repo, "task_en.md")

@@ -327,3 +327,79 @@ def test_a_file_changed_between_reading_and_writing_is_a_conflict(repo, capsys, 
         "re-read it and retry\n"
         "ERROR: Nothing was changed: a task file changed on disk meanwhile; retry\n"))
     assert snapshot(repo) == {**before, "ai/tasks/task_zh.md": changed.encode()}
+
+
+# -- a repository's own spellings, and finished tasks ------------------------------------
+
+SPELLINGS_TOML = """\
+[statuses]
+"Triage" = "pending"
+"Doing" = "in_progress"
+[roles]
+"tech lead" = "manager"
+"coder" = "executor"
+[fields]
+id = ["ticket"]
+"""
+
+OWN = """\
+---
+ticket: T-1
+current_role: coder
+next_role: tech lead
+status: Triage
+updated_at: "2025-02-23 23:52:30"
+---
+
+# Our own words
+"""
+
+
+@pytest.fixture
+def own(repo):
+    (repo / "taskmon.toml").write_text(SPELLINGS_TOML, encoding="utf-8")
+    (repo / "ai/tasks/own.md").write_text(OWN, encoding="utf-8")
+    return repo
+
+
+def test_list_and_show_read_the_configs_spellings(own, capsys):
+    assert run(own, "list", "--status", "triage") == 0
+    assert capsys.readouterr().out == (
+        "ID       STATUS   ROLE → NEXT           TITLE\n"
+        "T-1      pending  executor → manager    Our own words\n"
+        "task_zh  pending  researcher → planner  导出报表\n")
+    assert run(own, "show", "T-1") == 0
+    out = capsys.readouterr().out
+    assert "  status:        pending\n  roles:         executor → manager\n" in out
+    assert "  next statuses: in_progress\n" in out
+
+
+def test_status_of_a_task_in_the_configs_spelling_is_written_in_it(own, capsys):
+    assert run(own, "status", "T-1", "in_progress") == 0
+    assert capsys.readouterr() == ("T-1: pending → in_progress\n", "")
+    assert (own / "ai/tasks/own.md").read_text(encoding="utf-8") == OWN.replace(
+        "status: Triage", "status: Doing").replace("2025-02-23 23:52:30", "2025-03-01 10:20:30")
+
+    assert run(own, "status", "T-1", "review") == 0
+    assert "status: review\n" in (own / "ai/tasks/own.md").read_text(encoding="utf-8")
+
+
+def test_handoff_of_a_task_with_the_configs_roles(own, capsys):
+    assert run(own, "handoff", "T-1") == 0
+    assert capsys.readouterr() == ("T-1: manager → researcher\n", "")
+    assert "current_role: tech lead\nnext_role: researcher\n" in (
+        own / "ai/tasks/own.md").read_text(encoding="utf-8")
+
+
+def test_handoff_of_a_finished_task_needs_force(repo, capsys):
+    before = snapshot(repo)
+    assert run(repo, "handoff", "task_done") == 2
+    assert capsys.readouterr() == ("", (
+        "ERROR: task_done (ai/tasks/done.md): status completed is final; a finished task is "
+        "not handed off (use --force to hand it off anyway)\nERROR: Nothing was changed\n"))
+    assert snapshot(repo) == before
+
+    assert run(repo, "handoff", "task_done", "--force") == 0
+    assert capsys.readouterr().out == "task_done: manager → researcher\n"
+    assert (repo / "ai/tasks/done.md").read_text(encoding="utf-8") == edited(
+        DONE, lambda tf: te.handoff(tf, force=True, now=NOW))

@@ -11,11 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from taskmon_site import taskedit as te
+from taskmon_site import vocab
 
 NOW = datetime(2025, 3, 1, 10, 20, 30)
 SETTINGS = settings(max_examples=150, deadline=None,
@@ -261,7 +263,11 @@ def test_handoff_touches_only_roles_and_updated(doc, to):
         "next_role": spell(to or NEXT[new_current], nxt.style),
     }
 
-    new = te.handoff(te.parse_task_bytes(data), to=to, now=NOW).to_bytes()
+    tf = te.parse_task_bytes(data)
+    if tf.status in vocab.FINAL_STATUSES:
+        with pytest.raises(te.TransitionError, match="is final; a finished task is not"):
+            te.handoff(tf, to=to, now=NOW)
+    new = te.handoff(tf, to=to, force=True, now=NOW).to_bytes()
 
     assert new.splitlines(keepends=True) == expected_lines(doc, changes)
     keys = KEYS[doc.variant]

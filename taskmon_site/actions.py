@@ -44,8 +44,9 @@ from tornado.ioloop import IOLoop
 
 from taskmon_site import taskcli, vocab
 from taskmon_site import taskedit as te
-from taskmon_site.config import Config
+from taskmon_site.config import DEFAULT_THEME, Config
 from taskmon_site.model import Task
+from taskmon_site.render import load_strings
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,8 @@ TOKEN_HEADER = "X-Taskmon-Token"
 STATIC = Path(__file__).resolve().parent / "preview"
 #: A comment is text typed into a box; anything bigger is not one.
 MAX_BODY_BYTES = 64 * 1024
+#: UI languages the preview's scripts pick from by the page's ``<html lang>``.
+LANGS = ("en", "zh")
 
 #: A request body → the edit it asks for, given the site's config.
 EditFactory = Callable[[Config], taskcli.Edit]
@@ -96,11 +99,31 @@ def api_routes(
     ]
 
 
-def preview_snippet(token: str) -> str:
-    """HTML for a served page's ``<head>``: the token, the vocabulary and actions.js."""
+def theme_strings(
+    theme_dirs: Iterable[Path] = (DEFAULT_THEME,), prefix: str = "action_"
+) -> dict[str, dict[str, str]]:
+    """The theme's strings.toml entries named *prefix*…, without it, per UI language.
+
+    Each language has every key (English where a translation is missing), and
+    a user theme's strings.toml overrides single keys, as for the site's pages.
+    """
+    dirs = list(theme_dirs)
+    return {lang: {key.removeprefix(prefix): text
+                   for key, text in load_strings(dirs, lang).items() if key.startswith(prefix)}
+            for lang in LANGS}
+
+
+def preview_snippet(token: str, strings: dict[str, dict[str, str]] | None = None) -> str:
+    """HTML for a served page's ``<head>``: the token, the vocabulary, the words and actions.js.
+
+    *strings* are actions.js's words per language (:func:`theme_strings`);
+    the default theme's when not given.
+    """
     data = {
         "api": API_PREFIX,
+        "strings": theme_strings() if strings is None else strings,
         "transitions": vocab.TRANSITIONS,
+        "final": sorted(vocab.FINAL_STATUSES),
         "nextRole": vocab.NEXT_ROLE,
         "statuses": [{"id": t.id, "en": t.en, "zh": t.zh} for t in vocab.STATUSES],
         "roles": [{"id": t.id, "en": t.en, "zh": t.zh} for t in vocab.ROLES],

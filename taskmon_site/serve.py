@@ -46,7 +46,7 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from taskmon_site.build import BuildError as SiteBuildError
 from taskmon_site.build import SiteBuilder
 from taskmon_site import actions
-from taskmon_site.config import CONFIG_NAME, Config, ConfigError, load_config
+from taskmon_site.config import CONFIG_NAME, DEFAULT_THEME, Config, ConfigError, load_config
 from taskmon_site.scheduler import MAX_WAIT_SECONDS, QUIET_SECONDS, RebuildScheduler
 from taskmon_site.watch import ChangeFilter, SourceWatcher
 
@@ -63,23 +63,6 @@ PREVIEW_STATIC = Path(__file__).resolve().parent / "preview"
 PLUGIN = "taskmon-preview"
 #: How many changed paths a log line or the overlay names before "and N more".
 SHOWN_PATHS = 3
-
-#: The preview's own words, by page language (``<html lang>``).
-PREVIEW_LABELS = {
-    "en": {
-        "connected": "connected", "reconnecting": "reconnecting…",
-        "building": "rebuilding…", "refresh": "Refresh", "dismiss": "Dismiss",
-        "failed": "Build failed", "changed": "After changing", "more": "and {n} more",
-        "serving": "Still serving the last good build.",
-    },
-    "zh": {
-        "connected": "已连接", "reconnecting": "正在重新连接…",
-        "building": "正在重新构建…", "refresh": "刷新", "dismiss": "关闭",
-        "failed": "构建失败", "changed": "修改的文件", "more": "等另外 {n} 个",
-        "serving": "仍在提供上一次成功构建的页面。",
-    },
-}
-
 
 class Builder(Protocol):
     """What the preview needs from a site builder (see ``build.SiteBuilder``)."""
@@ -397,6 +380,8 @@ class PreviewServer:
         self._clients: dict[PreviewSocket, bool] = {}
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
+        #: The words of preview.js and actions.js; the default theme's until a build.
+        self.strings = PreviewStrings.of([DEFAULT_THEME])
 
     @property
     def url(self) -> str:
@@ -507,6 +492,10 @@ class PreviewServer:
         state.generation += 1
         state.error = None
         state.built_at = time.time()
+        # A good build after a theme or config edit: the words may have changed too.
+        config = self.site.config
+        if config is not None:
+            self.strings = PreviewStrings.of(config.theme_dirs)
         self._broadcast_reload(state.changed[0] if state.changed else "*")
 
     def add_client(self, client: PreviewSocket, wants_status: bool) -> None:
@@ -646,8 +635,9 @@ class SiteHandler(_NoCache, web.RequestHandler):
     def _send_page(self, body: bytes, status: int = 200) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        snippet = actions.preview_snippet(self.server.token)
-        self.finish(inject_preview(body, self.server.state.build_id, snippet))
+        strings = self.server.strings
+        snippet = actions.preview_snippet(self.server.token, strings.actions)
+        self.finish(inject_preview(body, self.server.state.build_id, snippet, strings.preview))
 
 
 def _locate(root: Path, url_path: str) -> Path | None:
@@ -697,11 +687,32 @@ def _host_allowed(host_name: str, server_url: str) -> bool:
     return name in _LOOPBACK_NAMES or name == bound or actions.is_loopback(name)
 
 
-def inject_preview(page: bytes, build_id: str, extra: str = "") -> bytes:
-    """*page* with the preview script added (before ``</head>`` where there is one)."""
-    labels = html.escape(json.dumps(PREVIEW_LABELS, ensure_ascii=False), quote=True)
+@dataclass(frozen=True)
+class PreviewStrings:
+    """The preview scripts' words from the theme's strings.toml, per UI language."""
+
+    preview: dict[str, dict[str, str]]  #: preview.js: the ``preview_*`` keys
+    actions: dict[str, dict[str, str]]  #: actions.js: the ``action_*`` keys
+
+    @classmethod
+    def of(cls, theme_dirs: list[Path]) -> PreviewStrings:
+        return cls(actions.theme_strings(theme_dirs, "preview_"),
+                   actions.theme_strings(theme_dirs, "action_"))
+
+
+def inject_preview(
+    page: bytes, build_id: str, extra: str = "",
+    labels: dict[str, dict[str, str]] | None = None,
+) -> bytes:
+    """*page* with the preview script added (before ``</head>`` where there is one).
+
+    *labels* are preview.js's words per language; the default theme's when not given.
+    """
+    if labels is None:
+        labels = actions.theme_strings(prefix="preview_")
+    labels_attr = html.escape(json.dumps(labels, ensure_ascii=False), quote=True)
     tag = (f'<script src="{PREVIEW_PREFIX}preview.js" defer data-build="{build_id}" '
-           f'data-plugin="{PLUGIN}" data-labels="{labels}"></script>{extra}').encode()
+           f'data-plugin="{PLUGIN}" data-labels="{labels_attr}"></script>{extra}').encode()
     for end in (_HEAD_END, _BODY_END):
         match = end.search(page)
         if match:

@@ -8,6 +8,7 @@ import json
 import re
 import socket
 import threading
+import tomllib
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -18,7 +19,7 @@ from tornado.httpserver import HTTPServer
 
 from taskmon_site import actions, taskcli
 from taskmon_site import taskedit as te
-from taskmon_site.config import load_config
+from taskmon_site.config import DEFAULT_THEME, load_config
 
 NOW = datetime(2025, 3, 1, 10, 20, 30)
 TOKEN = "secret-token-of-this-run"
@@ -393,6 +394,39 @@ def test_the_snippet_carries_the_token_the_lifecycle_and_the_script():
     assert data["transitions"]["review"] == ["completed", "rework"]
     assert data["nextRole"]["planner"] == "executor"
     assert {"id": "paused", "en": "Paused", "zh": "暂停"} in data["statuses"]
+    assert data["final"] == ["cancelled", "completed"]
+    assert data["strings"]["en"]["change_status"] == "Change status"
+    assert data["strings"]["zh"]["change_status"] == "更改状态"
+    assert data["strings"]["zh"]["selected"] == "已选 {n} 项"
+
+
+def test_the_words_of_the_preview_scripts_are_the_themes(tmp_path):
+    theme = tmp_path / "theme"
+    theme.mkdir()
+    (theme / "strings.toml").write_text(
+        '[en]\naction_apply = "Go"\n[zh]\naction_apply = "执行"\npreview_refresh = "重新载入"\n',
+        encoding="utf-8")
+    words = actions.theme_strings([theme, DEFAULT_THEME])
+    assert (words["en"]["apply"], words["zh"]["apply"]) == ("Go", "执行")
+    assert words["zh"]["retry"] == "重试"
+    default = tomllib.loads((DEFAULT_THEME / "strings.toml").read_text(encoding="utf-8"))
+    keys = {k.removeprefix("action_") for k in default["en"] if k.startswith("action_")}
+    assert set(words["en"]) == set(words["zh"]) == keys
+    assert "refresh" not in words["en"]
+    preview = actions.theme_strings([theme, DEFAULT_THEME], "preview_")
+    assert (preview["en"]["refresh"], preview["zh"]["refresh"]) == ("Refresh", "重新载入")
+
+
+def test_every_word_the_preview_scripts_say_is_in_both_languages():
+    default = tomllib.loads((DEFAULT_THEME / "strings.toml").read_text(encoding="utf-8"))
+    for script, prefix in (("actions.js", "action_"), ("preview.js", "preview_")):
+        source = (actions.STATIC / script).read_text(encoding="utf-8")
+        said = set(re.findall(r'say\("(\w+)"', source) if script == "actions.js" else
+                   re.findall(r"labels(?:\.|\[\")(\w+)", source))
+        assert said, script
+        for lang in ("en", "zh"):
+            missing = {k for k in said if prefix + k not in default[lang]}
+            assert not missing, (script, lang)
 
 
 def test_actions_js_and_css_are_served(api):

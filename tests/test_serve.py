@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import http.client
+import html
 import json
 import logging
 import os
@@ -509,3 +510,23 @@ def test_inject_preview_places_the_script_in_the_head():
     assert injected.index(b"preview.js") < injected.index(b"</HEAD>")
     assert injected.count(b"preview.js") == 1
     assert inject_preview(b"plain", "s-1").startswith(b"plain<script")
+
+
+def test_the_preview_scripts_get_their_words_from_the_sites_theme(make_tree):
+    src = make_tree({**SOURCE, "taskmon.toml": 'lang = "zh"\ntheme = "theme"\n',
+                     "theme/strings.toml": '[zh]\npreview_connected = "连上了"\n'
+                                           'action_apply = "执行"\n'})
+    with serving(real_site(src)) as server:
+        body = fetch(server.url)[2]
+    labels = json.loads(html.unescape(re.search(r'data-labels="([^"]*)"', body).group(1)))
+    assert labels["zh"]["connected"] == "连上了"
+    assert labels["zh"]["reconnecting"] == "正在重新连接…"
+    assert labels["en"]["connected"] == "connected"
+    data = json.loads(re.search(r'id="taskmon-actions-data">(.*?)</script>', body).group(1))
+    assert (data["strings"]["zh"]["apply"], data["strings"]["en"]["apply"]) == ("执行", "Apply")
+
+
+def test_inject_preview_without_labels_uses_the_default_themes():
+    injected = inject_preview(b"<head></head>", "s-1").decode()
+    labels = json.loads(html.unescape(re.search(r'data-labels="([^"]*)"', injected).group(1)))
+    assert labels["zh"]["failed"] == "构建失败" and labels["en"]["failed"] == "Build failed"

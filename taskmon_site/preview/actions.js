@@ -4,81 +4,10 @@
 // hand off, comment. Task list: a checkbox per row and a bulk status change.
 // Board: drag a card to another column to change its status. Every action is a
 // POST to the preview's API; the page then updates through the normal live
-// reload. The vocabulary and the lifecycle come from #taskmon-actions-data.
+// reload. The vocabulary, the lifecycle and every word shown (the theme's
+// strings.toml, action_* keys, per language) come from #taskmon-actions-data.
 (function () {
   "use strict";
-
-  // TODO: move these to themes/default/strings.toml with the theme's other words.
-  var STRINGS = {
-    en: {
-      actions: "Actions",
-      changeStatus: "Change status",
-      noNextStatus: "This status is final.",
-      handOff: "Hand off",
-      handOffTo: "Hand off to {role}",
-      thenNext: "Then next",
-      comment: "Comment",
-      commentPlaceholder: "Write a comment…",
-      author: "Your name",
-      addComment: "Add comment",
-      selected: "{n} selected",
-      notShown: "({n} not shown)",
-      selectAll: "Select all shown tasks",
-      selectTask: "Select {id}",
-      setStatus: "Set status",
-      apply: "Apply",
-      noCommonStatus: "No status change is allowed for all selected tasks.",
-      saving: "Saving…",
-      saved: "Saved. The page updates when the site has been rebuilt.",
-      statusSaved: "{id}: status is now {status}.",
-      bulkSaved: "{n} tasks are now {status}.",
-      handoffSaved: "{id}: {role} has the task now.",
-      commentSaved: "{id}: comment added.",
-      allowedHint: "Allowed: {allowed}.",
-      dropHint: "{status} is not allowed from {from}.",
-      conflict: "The file changed on disk meanwhile. Retry to apply your change to it now.",
-      offline: "The preview server cannot be reached. Is `taskmon-site serve` still running?",
-      forbidden: "The preview refused the change ({error}). Reload the page and try again.",
-      failed: "Not saved: {error}",
-      retry: "Retry",
-      dismiss: "Dismiss",
-      dragHint: "Drag to another column to change the status"
-    },
-    zh: {
-      actions: "操作",
-      changeStatus: "更改状态",
-      noNextStatus: "该状态为终态。",
-      handOff: "交接",
-      handOffTo: "交给{role}",
-      thenNext: "之后交给",
-      comment: "评论",
-      commentPlaceholder: "写一条评论…",
-      author: "你的名字",
-      addComment: "添加评论",
-      selected: "已选 {n} 项",
-      notShown: "（{n} 项未显示）",
-      selectAll: "选择所有显示的任务",
-      selectTask: "选择 {id}",
-      setStatus: "设置状态",
-      apply: "应用",
-      noCommonStatus: "所选任务没有共同允许的状态变更。",
-      saving: "正在保存…",
-      saved: "已保存。站点重新构建后页面会自动更新。",
-      statusSaved: "{id}：状态已改为{status}。",
-      bulkSaved: "{n} 个任务已改为{status}。",
-      handoffSaved: "{id}：现在由{role}负责。",
-      commentSaved: "{id}：已添加评论。",
-      allowedHint: "允许：{allowed}。",
-      dropHint: "不能从{from}改为{status}。",
-      conflict: "文件在此期间已被修改。重试即可在新版本上应用你的修改。",
-      offline: "无法连接预览服务器。`taskmon-site serve` 是否仍在运行？",
-      forbidden: "预览服务器拒绝了此修改（{error}）。请刷新页面后重试。",
-      failed: "未保存：{error}",
-      retry: "重试",
-      dismiss: "关闭",
-      dragHint: "拖到其他列即可更改状态"
-    }
-  };
 
   var dataEl = document.getElementById("taskmon-actions-data");
   var tokenEl = document.querySelector('meta[name="taskmon-token"]');
@@ -86,7 +15,7 @@
   var DATA = JSON.parse(dataEl.textContent);
   var TOKEN = tokenEl.getAttribute("content");
   var LANG = (document.documentElement.lang || "en").toLowerCase().split("-")[0];
-  var S = STRINGS[LANG] || STRINGS.en;
+  var S = DATA.strings[LANG] || DATA.strings.en || {};
   var STATUS_IDS = DATA.statuses.map(function (t) { return t.id; });
   var ROLE_IDS = DATA.roles.map(function (t) { return t.id; });
   var notice = null;
@@ -99,7 +28,7 @@
   // -- words -------------------------------------------------------------------
 
   function say(key, values) {
-    var text = S[key] || STRINGS.en[key] || key;
+    var text = S[key] || key;
     Object.keys(values || {}).forEach(function (name) {
       text = text.split("{" + name + "}").join(values[name]);
     });
@@ -184,7 +113,7 @@
     if (reply.httpStatus === 403) return say("forbidden", { error: reply.error });
     var text = say("failed", { error: reply.error });
     if (reply.allowed && reply.allowed.length && reply.error.indexOf("allowed:") === -1) {
-      text += " " + say("allowedHint", { allowed: reply.allowed.map(statusLabel).join(", ") });
+      text += " " + say("allowed_hint", { allowed: reply.allowed.map(statusLabel).join(", ") });
     }
     return text;
   }
@@ -196,8 +125,8 @@
     return post(path, body).then(function (reply) {
       if (reply.ok) {
         reply.message = single ?
-          say("statusSaved", { id: ids[0], status: statusLabel(status) }) :
-          say("bulkSaved", { n: ids.length, status: statusLabel(status) });
+          say("status_saved", { id: ids[0], status: statusLabel(status) }) :
+          say("bulk_saved", { n: ids.length, status: statusLabel(status) });
       }
       return reply;
     });
@@ -246,9 +175,9 @@
     var current = known(article.dataset.current, ROLE_IDS) ||
       idFromClass(document.querySelector('[data-field="current_role"] .role'), "role-", ROLE_IDS);
 
-    var panel = el("section", { class: "taskmon-actions", "aria-label": say("actions") });
+    var panel = el("section", { class: "taskmon-actions", "aria-label": say("panel") });
     panel.appendChild(statusGroup(id, status));
-    panel.appendChild(handoffGroup(id, current, next));
+    panel.appendChild(handoffGroup(id, current, next, status));
     panel.appendChild(commentGroup(id));
     var aside = article.querySelector(".meta-panel");
     if (aside) aside.insertBefore(panel, aside.firstChild);
@@ -262,11 +191,11 @@
   }
 
   function statusGroup(id, status) {
-    var box = group(say("changeStatus"));
+    var box = group(say("change_status"));
     // A task without a (known) status may take any status, as taskedit allows.
     var targets = status ? allowedFrom(status) : STATUS_IDS;
     if (!targets.length) {
-      box.appendChild(el("p", { class: "muted small" }, say("noNextStatus")));
+      box.appendChild(el("p", { class: "muted small" }, say("no_next_status")));
       return box;
     }
     var row = el("div", { class: "taskmon-buttons" });
@@ -283,28 +212,33 @@
     return box;
   }
 
-  function handoffGroup(id, current, next) {
-    var box = group(say("handOff"));
+  function handoffGroup(id, current, next, status) {
+    var box = group(say("hand_off"));
+    // The server refuses to hand off a finished task (unless forced).
+    if (DATA.final.indexOf(status) !== -1) {
+      box.appendChild(el("p", { class: "muted small" }, say("handoff_final")));
+      return box;
+    }
     var taker = next || (current && DATA.nextRole[current]);
-    var then = el("select", { name: "to", "aria-label": say("thenNext") });
+    var then = el("select", { name: "to", "aria-label": say("then_next") });
     ROLE_IDS.forEach(function (role) {
       var option = el("option", { value: role }, roleLabel(role));
       option.selected = taker && role === DATA.nextRole[taker];
       then.appendChild(option);
     });
     var button = el("button", { type: "button", "data-action": "handoff" },
-      taker ? say("handOffTo", { role: roleLabel(taker) }) : say("handOff"));
+      taker ? say("hand_off_to", { role: roleLabel(taker) }) : say("hand_off"));
     button.disabled = !taker;
     button.addEventListener("click", function () {
       run(function () {
         return post("tasks/" + encodeURIComponent(id) + "/handoff", { to: then.value })
           .then(function (reply) {
-            if (reply.ok) reply.message = say("handoffSaved", { id: id, role: roleLabel(taker) });
+            if (reply.ok) reply.message = say("handoff_saved", { id: id, role: roleLabel(taker) });
             return reply;
           });
       }, [button, then]);
     });
-    var line = el("label", { class: "taskmon-inline" }, say("thenNext") + " ");
+    var line = el("label", { class: "taskmon-inline" }, say("then_next") + " ");
     line.appendChild(then);
     box.appendChild(button);
     box.appendChild(line);
@@ -315,11 +249,11 @@
     var box = group(say("comment"));
     var form = el("form", { class: "taskmon-comment" });
     var text = el("textarea", { name: "text", rows: "3", required: "",
-      placeholder: say("commentPlaceholder"), "aria-label": say("comment") });
+      placeholder: say("comment_placeholder"), "aria-label": say("comment") });
     var author = el("input", { name: "author", type: "text", autocomplete: "name",
       placeholder: say("author"), "aria-label": say("author") });
     author.value = remembered("taskmon-author");
-    var submit = el("button", { type: "submit" }, say("addComment"));
+    var submit = el("button", { type: "submit" }, say("add_comment"));
     form.append(text, author, submit);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
@@ -330,7 +264,7 @@
         return post("tasks/" + encodeURIComponent(id) + "/comment", body)
           .then(function (reply) {
             if (reply.ok) {
-              reply.message = say("commentSaved", { id: id });
+              reply.message = say("comment_saved", { id: id });
               text.value = "";
             }
             return reply;
@@ -362,17 +296,17 @@
     if (!table || !table.tBodies.length || !table.tHead) return;
     var body = table.tBodies[0];
     var chosen = new Map();  // task id → its status
-    var all = el("input", { type: "checkbox", "aria-label": say("selectAll") });
+    var all = el("input", { type: "checkbox", "aria-label": say("select_all") });
     var head = el("th", { scope: "col", class: "taskmon-select" });
     head.appendChild(all);
     table.tHead.rows[0].insertBefore(head, table.tHead.rows[0].firstChild);
 
     var bar = el("div", { class: "taskmon-bulk", hidden: "" });
     var count = el("span", { class: "taskmon-count" });
-    var choice = el("select", { name: "status", "aria-label": say("setStatus") });
+    var choice = el("select", { name: "status", "aria-label": say("set_status") });
     var apply = el("button", { type: "button", "data-action": "bulk-status" }, say("apply"));
-    var none = el("span", { class: "muted small" }, say("noCommonStatus"));
-    bar.append(count, el("span", {}, say("setStatus")), choice, apply, none);
+    var none = el("span", { class: "muted small" }, say("no_common_status"));
+    bar.append(count, el("span", {}, say("set_status")), choice, apply, none);
     (table.closest(".table-wrap") || table).before(bar);
 
     function shown() {
@@ -386,7 +320,7 @@
       if (!cell) {
         cell = el("td", { class: "taskmon-select" });
         cell.appendChild(el("input", { type: "checkbox", "data-task-id": rowId(row),
-          "aria-label": say("selectTask", { id: rowId(row) }) }));
+          "aria-label": say("select_task", { id: rowId(row) }) }));
         row.insertBefore(cell, row.firstChild);
       }
       return cell.querySelector("input");
@@ -408,7 +342,7 @@
       bar.hidden = !chosen.size;
       var visible = rows.filter(function (row) { return chosen.has(rowId(row)); }).length;
       count.textContent = say("selected", { n: chosen.size }) +
-        (visible < chosen.size ? " " + say("notShown", { n: chosen.size - visible }) : "");
+        (visible < chosen.size ? " " + say("not_shown", { n: chosen.size - visible }) : "");
       // Only statuses every selected task may move to.
       var common = null;
       chosen.forEach(function (status) {
@@ -491,7 +425,7 @@
       board.querySelectorAll(".card:not([draggable])").forEach(function (card) {
         if (!cardId(card)) return;
         card.setAttribute("draggable", "true");
-        card.title = say("dragHint");
+        card.title = say("drag_hint");
       });
     }
     makeDraggable();
@@ -530,8 +464,8 @@
     if (!to || to === from) return;
     if (!canMove(from, to)) {
       var allowed = allowedFrom(from).map(statusLabel).join(", ") || "–";
-      showNotice("error", say("dropHint", { status: statusLabel(to), from: statusLabel(from) }) +
-        " " + say("allowedHint", { allowed: allowed }));
+      showNotice("error", say("drop_hint", { status: statusLabel(to), from: statusLabel(from) }) +
+        " " + say("allowed_hint", { allowed: allowed }));
       return;
     }
     card.classList.add("taskmon-busy");

@@ -3,7 +3,8 @@
 // Speaks the LiveReload protocol (version 7) over /livereload, announcing the
 // taskmon-preview plugin so the server also pushes the build state: a page
 // whose build is not the one being served reloads, a failed build shows an
-// overlay over the last good page. User-visible words come from data-labels.
+// overlay over the last good page. User-visible words come from data-labels:
+// the theme's strings.toml (preview_* keys) per language, put there by serve.py.
 (function () {
   "use strict";
 

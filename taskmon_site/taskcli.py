@@ -3,11 +3,13 @@
 Tasks are found the way the site finds them (the config's task globs), read
 with the config's own spellings of fields, statuses and roles, and changed
 through :mod:`taskmon_site.taskedit`, so an edit touches only the values it
-means to and writes them in the file's own vocabulary. A command that changes several tasks checks every one
-before writing any. The site is never written from here.
+means to and writes them in the file's own vocabulary. A command that changes
+several tasks checks every one before writing any. The site is never written
+from here.
 
 Exit codes: 0 done; 1 a file changed on disk meanwhile (retry); 2 a bad id,
-status, role or transition — nothing was written.
+status, role or transition, or a hand-off of a finished task without --force —
+nothing was written.
 """
 
 from __future__ import annotations

@@ -404,7 +404,8 @@ def test_the_words_of_the_preview_scripts_are_the_themes(tmp_path):
     theme = tmp_path / "theme"
     theme.mkdir()
     (theme / "strings.toml").write_text(
-        '[en]\naction_apply = "Go"\n[zh]\naction_apply = "执行"\npreview_refresh = "重新载入"\n',
+        '[en]\naction_apply = "Go"\n'
+        '[zh]\naction_apply = "执行"\npreview_refresh = "重新载入"\n',
         encoding="utf-8")
     words = actions.theme_strings([theme, DEFAULT_THEME])
     assert (words["en"]["apply"], words["zh"]["apply"]) == ("Go", "执行")

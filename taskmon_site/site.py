@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from taskmon_site import vocab
@@ -69,9 +70,8 @@ class Site:
 def index_site(config: Config, tasks: dict[str, Task], docs: dict[str, Doc],
                built_at: datetime) -> Site:
     ordered = sorted(tasks.values(), key=lambda t: (t.id.casefold(), t.src_uri))
-    now = built_at.astimezone(ZoneInfo(config.timezone)) if config.timezone else built_at
     for task in ordered:
-        task.stale = _is_stale(task, now, config.stale_days)
+        task.stale = is_stale(task, config, built_at)
 
     site_problems = _duplicate_ids(ordered)
     _link_docs(ordered, docs)
@@ -93,11 +93,34 @@ def index_site(config: Config, tasks: dict[str, Task], docs: dict[str, Doc],
     )
 
 
-def _is_stale(task: Task, now: datetime, stale_days: int) -> bool:
-    if task.status not in OPEN_STATUSES or stale_days <= 0:
+def _local(config: Config, when: datetime) -> datetime:
+    return when.astimezone(ZoneInfo(config.timezone)) if config.timezone else when
+
+
+def is_stale(task: Task, config: Config, built_at: datetime) -> bool:
+    """Is *task* open and idle for more than ``stale_days`` at *built_at*?"""
+    if task.status not in OPEN_STATUSES or config.stale_days <= 0:
         return False
-    age = age_days(task.updated or task.created, now)
-    return age is not None and age > stale_days
+    age = age_days(task.updated or task.created, _local(config, built_at))
+    return age is not None and age > config.stale_days
+
+
+def stale_horizon(tasks: Iterable[Task], config: Config, built_at: datetime) -> float:
+    """Seconds since the epoch when the next open task turns stale (inf: none will).
+
+    Until then a site built at *built_at* shows the same stale tasks.
+    """
+    if config.stale_days <= 0:
+        return float("inf")
+    now = _local(config, built_at)
+    horizon = float("inf")
+    for task in tasks:
+        if task.status in OPEN_STATUSES and not task.stale:
+            age = age_days(task.updated or task.created, now)
+            if age is not None:
+                turns = now.timestamp() + (config.stale_days - age) * 86400
+                horizon = min(horizon, turns)
+    return horizon
 
 
 def _duplicate_ids(tasks: list[Task]) -> list[Problem]:

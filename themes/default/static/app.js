@@ -372,6 +372,10 @@
       node.textContent = info.builtAt.replace("T", " ").replace(/\.\d+/, "");
       node.setAttribute("datetime", info.builtAt);
     });
+    document.querySelectorAll("[data-problem-count]").forEach(function (node) {
+      node.textContent = String(info.problems || "");
+      node.hidden = !info.problems;
+    });
   }
 
   function markCurrentDoc() {

@@ -30,7 +30,8 @@ from taskmon_site.globs import glob_match, static_prefix
 from taskmon_site.logs import REPEAT_LIMIT
 from taskmon_site.model import Doc, Page, Task
 from taskmon_site.render import Fragments, Renderer, neighbours
-from taskmon_site.search import SEARCH_DIR, build_search_index
+from taskmon_site.search import (BUNDLES_FILE, SEARCH_DIR, build_search_index,
+                                 shard_count)
 from taskmon_site.site import Site, index_site, stale_horizon
 from taskmon_site.source import Problem
 from taskmon_site.state import BuildState, Output, Source, state_file
@@ -127,6 +128,11 @@ class SiteBuilder:
         self.state = BuildState(path, f"{self.cache.key}:{self.output_dir}")
         self.sources, self.outputs, self._loaded = {}, {}, False
         self._reader = None
+        #: URLs of pages written or removed since the search index was updated
+        #: ("*": all of them).
+        self.search_pending: set[str] = {"*"}
+        #: Page and fragment keys by src_uri, with the inputs they were made from.
+        self._keys: dict = {}
         #: Sources and outputs changed since the state was last saved.
         self._dirty: set[str] = set()
         self._dirty_outputs: set[str] = set()
@@ -177,6 +183,9 @@ class SiteBuilder:
             self.state.close()
             self._setup()
             report = self.build()
+            if self.site is None:  # up to date: nothing was loaded, but the next edit needs it
+                self._load_state()
+                self.site = index_site(self.config, self.tasks, self.docs, build_time())
             report.changed = sorted(str(p) for p in changed)
             return report
 
@@ -223,9 +232,12 @@ class SiteBuilder:
         gone = self._remove_stale(site)
         self._log_problems()
 
-        # Search: index the pages again when any task or doc page changed.
-        if full and self.config.search and (written or gone or self._search_missing()):
-            build_search_index(site, self.output_dir)
+        # Search: index again the bundles of pages written or removed (the preview
+        # server does it after the reload, with update_search).
+        if self.config.search:
+            self.search_pending.update(written, gone)
+            if full:
+                self.update_search(save=False)
 
         self._save_state(read, rendered, removed, gone, built_at)
         made = len(rendered) + len(self.renderer.index_urls()) + len(static)
@@ -378,7 +390,7 @@ class SiteBuilder:
                 self.config.search or not now < info.get("horizon", 0) or
                 (epoch and info.get("built_at") != build_time())):
             return False
-        if self.config.search and self._search_missing():
+        if self.config.search and (self._search_missing() or self.state.info("search_pending")):
             return False
         return all((self.output_dir / url).is_file() for url in self.state.outputs())
 
@@ -397,6 +409,8 @@ class SiteBuilder:
         self._loaded = True
         self.sources = self.state.sources()
         self.outputs = self.state.outputs() if self.sources else {}
+        pending = self.state.info("search_pending") if self.sources else {"*"}
+        self.search_pending = set(pending) if pending is not None else {"*"}
         for src_uri, source in self.sources.items():
             pages = self.tasks if source.kind == "task" else self.docs
             pages[src_uri] = source.page  # type: ignore[assignment]
@@ -422,24 +436,47 @@ class SiteBuilder:
     def _render_jobs(self, site: Site) -> list[RenderJob]:
         """The task and doc pages whose inputs differ from those they were written with."""
         jobs = []
+        exists = self._existing(site)
         around = neighbours(site.tasks)
         for task in site.tasks:
             prev_task, next_task = around[task.src_uri]
-            key = self.renderer.task_key(task, prev_task, next_task)
-            if self._out_of_date(task.url, key):
+            key = self._page_key(task, (prev_task, next_task), self.renderer.task_key)
+            if self._out_of_date(task.url, key, exists):
                 wants = self._fragments_stale(task)
                 jobs.append(RenderJob(task, key, self._old_digest(task.url), prev_task,
                                       next_task, fragments=wants))
         nav_key, nav = self.renderer.doc_nav(site.docs)
         for doc in site.docs:
             key = self.renderer.doc_key(doc, nav_key)
-            if self._out_of_date(doc.url, key):
+            if self._out_of_date(doc.url, key, exists):
                 jobs.append(RenderJob(doc, key, self._old_digest(doc.url), nav=nav))
         return jobs
 
-    def _out_of_date(self, url: str, key: str) -> bool:
+    def _page_key(self, task: Task, around: tuple, make: Callable[..., str]) -> str:
+        """The task page's key, hashed again only when the task or its neighbours changed."""
+        inputs = (task.stale, *[(t.url, t.title) if t else None for t in around])
+        memo = self._keys.get(task.src_uri)
+        if memo is not None and memo[0] is task and memo[1] == inputs:
+            return memo[2]
+        key = make(task, *around)
+        self._keys[task.src_uri] = (task, inputs, key)
+        return key
+
+    def _existing(self, site: Site) -> set[str]:
+        """The task and doc page URLs present in the output folder (one listing per folder)."""
+        folders = {url.rpartition("/")[0] for url in self.urls.values()}
+        found = set()
+        for folder in folders:
+            try:
+                with os.scandir(self.output_dir / folder) as entries:
+                    found.update(f"{folder}/{e.name}" if folder else e.name for e in entries)
+            except OSError:
+                continue
+        return found
+
+    def _out_of_date(self, url: str, key: str, exists: set[str]) -> bool:
         old = self.outputs.get(url)
-        return old is None or old.key != key or not (self.output_dir / url).is_file()
+        return old is None or old.key != key or url not in exists
 
     def _old_digest(self, url: str) -> str:
         old = self.outputs.get(url)
@@ -447,7 +484,16 @@ class SiteBuilder:
 
     def _fragments_stale(self, task: Task) -> bool:
         fragments = self.sources[task.src_uri].fragments
-        return fragments is None or fragments.key != self.renderer.fragment_key(task)
+        if fragments is None:
+            return True
+        memo = self._keys.get(("fragments", task.src_uri))
+        inputs = (task.stale, task.url)
+        if memo is not None and memo[0] is task and memo[1] == inputs:
+            key = memo[2]
+        else:
+            key = self.renderer.fragment_key(task)
+            self._keys[("fragments", task.src_uri)] = (task, inputs, key)
+        return fragments.key != key
 
     def _refresh_fragments(self, site: Site) -> None:
         """Render again the row, card and record of each task whose inputs changed."""
@@ -461,15 +507,28 @@ class SiteBuilder:
 
     # -- writing ----------------------------------------------------------------------
 
-    def _write_indexes(self, site: Site) -> list[str]:
-        pages = self.renderer.index_pages(site, self.fragments(),
-                                          lambda t: self.sources[t.src_uri].json)
-        return self._write_files((url, text.encode("utf-8")) for url, text in pages)
 
-    def _write_files(self, files: Iterable[tuple[str, bytes]]) -> list[str]:
-        """Write each file whose bytes differ from what is there; returns those URLs."""
+    def _write_indexes(self, site: Site) -> list[str]:
+        bundles = shard_count(len(site.tasks) + len(site.docs)) if self.config.search else 0
+        pages = self.renderer.index_pages(site, self.fragments(),
+                                          lambda t: self.sources[t.src_uri].json, bundles)
+        return self._write_files((url, text.encode("utf-8") if isinstance(text, str) else text)
+                                 for url, text in pages)
+
+    def _write_files(self, files: Iterable[tuple[str, bytes | list[bytes]]]) -> list[str]:
+        """Write each file whose bytes differ from what is there; returns those URLs.
+
+        A file given in pieces (a list) changes with every build: it is written
+        as it comes, without comparing.
+        """
         written = []
         for url, data in files:
+            if isinstance(data, list):
+                write_atomically(self.output_dir / url, data)
+                self.outputs[url] = Output("", "")
+                self._dirty_outputs.add(url)
+                written.append(url)
+                continue
             digest = output_digest(data)
             target = self.output_dir / url
             old = self.outputs.get(url)
@@ -511,7 +570,20 @@ class SiteBuilder:
         return {url for url in data if isinstance(url, str)}
 
     def _search_missing(self) -> bool:
-        return not (self.output_dir / SEARCH_DIR).is_dir()
+        return not (self.output_dir / SEARCH_DIR / BUNDLES_FILE).is_file()
+
+    def update_search(self, save: bool = True) -> None:
+        """Index the pages written or removed since the search index was last updated."""
+        if not self.config.search or self.site is None:
+            return
+        if not self.search_pending and not self._search_missing():
+            return
+        everything = self._search_missing() or "*" in self.search_pending
+        changed = None if everything else self.search_pending - {"*"}
+        if build_search_index(self.site, self.output_dir, changed) is not None:
+            self.search_pending = set()
+        if save:
+            self.state.save({}, (), {}, (), {"search_pending": self.search_pending})
 
     def _save_state(self, read: list[ReadResult], rendered: list[RenderResult],
                     removed: set[str], gone: list[str], built_at: datetime) -> None:
@@ -526,7 +598,7 @@ class SiteBuilder:
                 "horizon": stale_horizon(site.tasks, self.config, built_at),
                 "problems": site.problems}
         self.state.save({u: self.sources[u] for u in dirty if u in self.sources}, removed,
-                        outputs, gone, {"site": info})
+                        outputs, gone, {"site": info, "search_pending": self.search_pending})
         self._dirty, self._dirty_outputs, self._restat = set(), set(), set()
 
     # -- reading without building (for the task commands) ----------------------------

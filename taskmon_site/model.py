@@ -14,7 +14,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from taskmon_site.dates import iso
+from taskmon_site.dates import iso, sort_key
 from taskmon_site.source import Problem
 
 
@@ -71,6 +71,11 @@ class WorkLogEntry:
     anchor: str
     summary: str = ""
     items: list[ChecklistItem] = field(default_factory=list)
+    #: ``when`` as seconds since the epoch, for ordering (-inf when undated).
+    when_key: float = field(init=False, default=float("-inf"))
+
+    def __post_init__(self) -> None:
+        self.when_key = sort_key(self.when)
 
     @property
     def progress(self) -> Progress:
@@ -189,15 +194,13 @@ class Task(Page):
         return self.worklog[-1] if self.worklog else None
 
     def slim(self) -> Task:
-        """A copy for the index pages: no body, items, raw front matter or field table.
-
-        Work-log entries keep their heading data and summary, not their items.
+        """A copy for the index pages: no body, sections, items, raw front matter or
+        field table. Work-log entries keep their heading data and summary, not items.
         """
         entries = [dataclasses.replace(e, items=[]) for e in self.worklog]
         return dataclasses.replace(
             self, html_z=b"", toc=[], meta={}, extra={}, front_matter="", items=[],
-            sections={k: dataclasses.replace(s, text="") for k, s in self.sections.items()},
-            worklog=entries, is_slim=True)
+            sections={}, worklog=entries, is_slim=True)
 
     def to_json(self) -> dict[str, Any]:
         """Every field, for ``tasks.json`` and ``task show --json`` (a full task only)."""
@@ -226,3 +229,6 @@ class Task(Page):
 class Doc(Page):
     #: Tasks that reference this doc, filled in when the site is indexed.
     referenced_by: list[Task] = field(default_factory=list)
+
+    def slim(self) -> Doc:
+        return dataclasses.replace(self, html_z=b"", toc=[], referenced_by=[], is_slim=True)

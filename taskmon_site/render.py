@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import quote
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (ChoiceLoader, Environment, FileSystemBytecodeCache, FileSystemLoader,
+                    StrictUndefined, select_autoescape)
 from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
@@ -94,6 +95,7 @@ class Renderer:
         loaders = [FileSystemLoader(str(d / "templates")) for d in config.theme_dirs]
         self.env = Environment(
             loader=ChoiceLoader(loaders),
+            bytecode_cache=_bytecode_cache(config),
             autoescape=select_autoescape(default=True, default_for_string=True),
             undefined=StrictUndefined,
             trim_blocks=True,
@@ -191,17 +193,19 @@ class Renderer:
     # -- the index pages ----------------------------------------------------------------
 
     def index_pages(self, site: Site, fragments: dict[str, Fragments],
-                    json_of: Callable[[Task], str]) -> Iterator[tuple[str, str]]:
+                    json_of: Callable[[Task], bytes],
+                    search_bundles: int = 0) -> Iterator[tuple[str, str | list[bytes]]]:
         """The dashboard, list, board, docs index, problems page and data files.
 
         Rows, cards and data.js records come from *fragments* (by src_uri); each
         task's tasks.json entry from *json_of*. One page at a time, so a site of
-        many tasks never holds them all.
+        many tasks never holds them all; tasks.json comes in pieces. build.js
+        tells the search box how many search bundles to load.
         """
         data_js, data_version = self.data_js(site, fragments)
         yield DATA_JS_URL, data_js
         del data_js
-        yield BUILD_JS_URL, build_js(site)
+        yield BUILD_JS_URL, build_js(site, search_bundles)
         yield INDEX_URL, self._page("dashboard.html", INDEX_URL, site=site, title="",
                                     data_version=data_version)
         rows = Markup("".join(fragments[t.src_uri].row for t in site.tasks))
@@ -272,6 +276,18 @@ class Renderer:
         return files
 
 
+def _bytecode_cache(config: Config) -> FileSystemBytecodeCache | None:
+    """Compiled templates kept between runs: compiling them costs more than a small build."""
+    if config.cache_dir is None:
+        return None
+    folder = config.cache_dir / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder))
+
+
 def neighbours(tasks: list[Task]) -> dict[str, tuple[Task | None, Task | None]]:
     """Each task's previous and next task in list order, by src_uri."""
     padded = [None, *tasks, None]
@@ -331,36 +347,40 @@ def _seconds_between(start: Any, end: Any) -> float:
     return sort_key(end) - sort_key(start)
 
 
-def task_json(task: Task) -> str:
-    """A full task's entry in tasks.json, without ``stale``: that one changes with time
-    alone, so :func:`tasks_json` puts it in front."""
+def task_json(task: Task) -> bytes:
+    """A full task's entry in tasks.json, UTF-8, without ``stale`` and the opening brace:
+    stale changes with time alone, so :func:`tasks_json` puts it in front."""
     data = task.to_json()
     del data["stale"]
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text[1:].encode("utf-8")
 
 
-def tasks_json(site: Site, json_of: Callable[[Task], str]) -> str:
-    """Every task with every field, ISO dates and problems — for machines."""
-    head = {
-        "generator": f"taskmon-site {__version__}",
-        "built_at": site.built_at.isoformat(),
-        "counts": site.counts,
-    }
-    tail = {
+def tasks_json(site: Site, json_of: Callable[[Task], bytes]) -> list[bytes]:
+    """Every task with every field, ISO dates and problems — for machines.
+
+    In pieces: with thousands of tasks it is tens of megabytes, written as it is.
+    """
+    compact: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
+    head = json.dumps({"generator": f"taskmon-site {__version__}",
+                       "built_at": site.built_at.isoformat(), "counts": site.counts},
+                      **compact)
+    tail = json.dumps({
         "docs": [{"title": d.title, "url": d.url, "source": d.src_uri,
                   "referenced_by": [t.id for t in d.referenced_by]} for d in site.docs],
         "problems": [p.to_json() for p in site.problems],
-    }
-    compact = {"ensure_ascii": False, "separators": (",", ":")}
-    tasks = ",".join(f'{{"stale":{"true" if t.stale else "false"},{json_of(t)[1:]}'
-                     for t in site.tasks)
-    return (f'{json.dumps(head, **compact)[:-1]},"tasks":[{tasks}],'
-            f'{json.dumps(tail, **compact)[1:]}\n')
+    }, **compact)
+    pieces = [f'{head[:-1]},"tasks":['.encode("utf-8")]
+    for i, task in enumerate(site.tasks):
+        pieces.append(b'{"stale":true,' if task.stale else b'{"stale":false,')
+        pieces.append(json_of(task) if i == len(site.tasks) - 1 else json_of(task) + b",")
+    pieces.append(f"],{tail[1:]}\n".encode("utf-8"))
+    return pieces
 
 
-def build_js(site: Site) -> str:
+def build_js(site: Site, search_bundles: int) -> str:
     """A tiny script every page loads: when the site was built (no page rewrite needed)."""
     info = {"builtAt": site.built_at.isoformat(), "tasks": len(site.tasks),
-            "problems": len(site.problems)}
+            "problems": len(site.problems), "searchBundles": search_bundles}
     payload = json.dumps(info).replace("<", "\\u003c")
     return f"window.TASKMON_BUILD = {payload};\n"

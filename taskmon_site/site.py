@@ -7,6 +7,7 @@ are computed over the complete site.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,7 +86,7 @@ def index_site(config: Config, tasks: dict[str, Task], docs: dict[str, Doc],
         holders=_matrix(ordered, "current_role"),
         next_holders=_matrix(ordered, "next_role"),
         attention=[t for t in ordered if t.status in vocab.ATTENTION_STATUSES or t.stale],
-        recent=sorted(ordered, key=lambda t: sort_key(t.updated), reverse=True)[:RECENT_LIMIT],
+        recent=heapq.nlargest(RECENT_LIMIT, ordered, key=lambda t: sort_key(t.updated)),
         activity=_activity(ordered),
         problems=file_problems + site_problems,
         site_problems=site_problems,
@@ -168,6 +169,7 @@ def _matrix(tasks: list[Task], attr: str) -> dict[str, dict[str, list[Task]]]:
 
 
 def _activity(tasks: list[Task]) -> list[Activity]:
-    entries = [Activity(t, e) for t in tasks for e in t.worklog if e.when is not None]
-    entries.sort(key=lambda a: sort_key(a.entry.when), reverse=True)
-    return entries[:RECENT_LIMIT]
+    """The latest dated work-log entries of all tasks, newest first."""
+    dated = ((t, e) for t in tasks for e in t.worklog if e.when is not None)
+    latest = heapq.nlargest(RECENT_LIMIT, dated, key=lambda pair: pair[1].when_key)
+    return [Activity(t, e) for t, e in latest]

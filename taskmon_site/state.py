@@ -12,6 +12,7 @@ another version, the build reads everything, with the same result.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import pickle
@@ -20,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
-from taskmon_site.model import Page
+from taskmon_site.model import Doc, Page
 from taskmon_site.render import Fragments
 
 log = logging.getLogger(__name__)
 
 #: Bump when the shape of what is stored changes.
-FORMAT = 2
+FORMAT = 3
 
 
 @dataclass(slots=True)
@@ -39,8 +40,8 @@ class Source:
     digest: str
     #: The slim page read from it.
     page: Page
-    #: Its entry in ``tasks.json`` without ``stale`` (tasks only).
-    json: str = ""
+    #: Its entry in ``tasks.json`` (see ``render.task_json``; tasks only).
+    json: bytes = b""
     #: Its list row, board card and data.js record (tasks only).
     fragments: Fragments | None = None
 
@@ -51,6 +52,13 @@ class Output:
 
     key: str
     digest: str
+
+
+def _stored(page: Page) -> Page:
+    """*page* without what indexing fills in again (a doc's backlinks: other pages)."""
+    if isinstance(page, Doc) and page.referenced_by:
+        return dataclasses.replace(page, referenced_by=[])
+    return page
 
 
 def state_file(cache_dir: Path, output_dir: Path) -> Path:
@@ -77,7 +85,7 @@ class BuildState:
             db.executescript(
                 "CREATE TABLE IF NOT EXISTS info (name TEXT PRIMARY KEY, value BLOB);"
                 "CREATE TABLE IF NOT EXISTS sources (src_uri TEXT PRIMARY KEY, kind TEXT,"
-                " mtime_ns INTEGER, size INTEGER, digest TEXT, page BLOB, json TEXT);"
+                " mtime_ns INTEGER, size INTEGER, digest TEXT, page BLOB, json BLOB);"
                 "CREATE TABLE IF NOT EXISTS outputs (url TEXT PRIMARY KEY, key TEXT,"
                 " digest TEXT);")
             stored = db.execute("SELECT value FROM info WHERE name = 'key'").fetchone()
@@ -145,8 +153,8 @@ class BuildState:
         if self.db is None:
             return
         source_rows = [(uri, s.kind, s.mtime_ns, s.size, s.digest,
-                        pickle.dumps((s.page, s.fragments), pickle.HIGHEST_PROTOCOL), s.json)
-                       for uri, s in sources.items()]
+                        pickle.dumps((_stored(s.page), s.fragments), pickle.HIGHEST_PROTOCOL),
+                        s.json) for uri, s in sources.items()]
         try:
             with self.db:
                 self.db.execute("BEGIN")

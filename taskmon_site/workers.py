@@ -102,8 +102,8 @@ class ReadResult:
     mtime_ns: int
     size: int
     page: Page
-    #: The task's tasks.json entry (see ``render.task_json``); "" for a doc.
-    json: str = ""
+    #: The task's tasks.json entry (see ``render.task_json``); empty for a doc.
+    json: bytes = b""
     fragments: Fragments | None = None
 
 
@@ -199,11 +199,20 @@ def output_digest(data: bytes) -> str:
     return hashlib.blake2b(data, digest_size=16).hexdigest()
 
 
-def write_atomically(target: Path, data: bytes) -> None:
-    """Replace *target* in one step, so a server never sends a half-written page."""
+def write_atomically(target: Path, data: bytes | list[bytes]) -> None:
+    """Replace *target* in one step, so a server never sends a half-written page.
+
+    *data* may come in pieces, which are written one after the other.
+    """
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
+    # A short temporary name: a long file name plus a suffix may pass the 255-byte limit.
+    name = hashlib.blake2b(target.name.encode("utf-8"), digest_size=8).hexdigest()
+    tmp = target.with_name(f".tmp-{os.getpid()}-{name}")
+    with open(tmp, "wb") as fh:
+        if isinstance(data, list):
+            fh.writelines(data)
+        else:
+            fh.write(data)
     os.replace(tmp, target)
 
 

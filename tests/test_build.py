@@ -400,7 +400,7 @@ def test_theme_change_rerenders_every_page(build_site, tmp_path):
 def test_full_build_indexes_for_search_only_when_pages_changed(build_site):
     builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# 中文 搜索\n"},
                          {"search": "true"})
-    index = builder.output_dir / "pagefind"
+    index = builder.output_dir / "pagefind" / "0"
     assert (index / "pagefind.js").is_file()
     stamp = index.stat().st_mtime_ns
     SiteBuilder(builder.config).build()  # nothing changed: the index is kept as it is
@@ -408,6 +408,46 @@ def test_full_build_indexes_for_search_only_when_pages_changed(build_site):
     (builder.config.source_dir / "ai/tasks/a.md").write_text("---\ntask_id: a\n---\n# 改了\n")
     SiteBuilder(builder.config).build()
     assert index.stat().st_mtime_ns != stamp
+
+
+def test_search_bundles_are_indexed_again_only_where_pages_changed(build_site, monkeypatch):
+    import taskmon_site.search as search
+
+    monkeypatch.setattr(search, "SHARD_PAGES", 2)
+    files = {f"ai/tasks/t{i}.md": f"---\ntask_id: t{i}\n---\n# Word{i}\n" for i in range(5)}
+    builder = build_site(files, {"search": "true"})
+    root = builder.output_dir / "pagefind"
+    assert sorted(p.name for p in root.iterdir()) == ["0", "1", "2", "bundles.json"]
+    assert json.loads((root / "bundles.json").read_text()) == {
+        "bundles": 3, "language": "en", "shard_pages": 2}
+    build_js = (builder.output_dir / "assets/build.js").read_text()
+    assert '"searchBundles": 3' in build_js
+    stamps = {p.name: p.stat().st_mtime_ns for p in root.iterdir() if p.is_dir()}
+    edited = "tasks/t3.html"
+    (builder.config.source_dir / "ai/tasks/t3.md").write_text(
+        "---\ntask_id: t3\n---\n# Word3\nMore words.\n")  # the same title: no neighbour changes
+    SiteBuilder(builder.config).build()
+    changed = sorted(p.name for p in root.iterdir()
+                     if p.is_dir() and p.stat().st_mtime_ns != stamps[p.name])
+    assert changed == [str(search.shard_of(edited, 3))]
+    for i in range(2, 5):
+        (builder.config.source_dir / f"ai/tasks/t{i}.md").unlink()
+    SiteBuilder(builder.config).build()  # two pages: one bundle, the others removed
+    assert sorted(p.name for p in root.iterdir()) == ["0", "bundles.json"]
+
+
+def test_preview_rebuild_leaves_search_to_update_search(build_site):
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# Alpha\n"},
+                         {"search": "true"})
+    path = builder.config.source_dir / "ai/tasks/b.md"
+    path.write_text("---\ntask_id: b\n---\n# Beta\n")
+    builder.rebuild({path})
+    assert builder.search_pending == {"tasks/a.html", "tasks/b.html"}  # a: its "next" link
+    entry = builder.output_dir / "pagefind/0/pagefind-entry.json"
+    assert json.loads(entry.read_text())["languages"]["en"]["page_count"] == 1
+    builder.update_search()
+    assert builder.search_pending == set()
+    assert json.loads(entry.read_text())["languages"]["en"]["page_count"] == 2
 
 
 def test_no_search_flag(tmp_path):

@@ -243,7 +243,7 @@ def _setup_section() -> str:
 - **taskmon-site serve** (the preview): `taskmon-site serve SRC --port 0` with a cache
   of its own; a LiveReload client connects like an open page, then one task file is
   rewritten at a time and the time from the write to the `reload` message is taken
-  (after a save of one file the server waits 30 ms for more changes, in a burst
+  (after a save of one file the server waits 50 ms for more changes, in a burst
   100 ms). "rebuild" is the server's own rebuild time from its log. The search
   bundle of the edited page is indexed after the reload and before the next edit.
 - **Hugo**: a minimal site with the task and doc files copied under `content/`, one

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import stat
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -131,6 +132,8 @@ class SiteBuilder:
         #: URLs of pages written or removed since the search index was updated
         #: ("*": all of them).
         self.search_pending: set[str] = {"*"}
+        #: Files the globs select that lead outside the source folder: never read.
+        self._outside: set[str] = set()
         #: Page and fragment keys by src_uri, with the inputs they were made from.
         self._keys: dict = {}
         #: Sources and outputs changed since the state was last saved.
@@ -209,24 +212,21 @@ class SiteBuilder:
 
             # Index: counts, role × status matrix, backlinks, duplicates, problems.
             self.site = site = index_site(self.config, self.tasks, self.docs, built_at)
+            site.problems += self._scan_problems(found)
 
             # Render and write the task and doc pages whose inputs changed.
             rendered = workers.render(self._render_jobs(site))
+            self._take_rendered(rendered)
+
+            # The index pages and data files; static files on full builds.
+            self._refresh_fragments(site)
+            index_written = self._write_indexes(site)
         except jinja2.TemplateError as exc:
             raise BuildError(template_error_message(exc)) from exc
         except TemplateFailure as exc:
             raise BuildError(str(exc)) from exc
         finally:
             workers.close()
-        written = [r.url for r in rendered if r.written]
-        self._take_rendered(rendered)
-
-        # The index pages and data files; static files on full builds.
-        try:
-            self._refresh_fragments(site)
-            index_written = self._write_indexes(site)
-        except jinja2.TemplateError as exc:
-            raise BuildError(template_error_message(exc)) from exc
         static = self.renderer.static_files() if full else {}
         index_written += self._write_files(static.items())
         gone = self._remove_stale(site)
@@ -234,16 +234,18 @@ class SiteBuilder:
 
         # Search: index again the bundles of pages written or removed (the preview
         # server does it after the reload, with update_search).
+        written = [r.url for r in rendered if r.written]
         if self.config.search:
             self.search_pending.update(written, gone)
             if full:
                 self.update_search(save=False)
 
         self._save_state(read, rendered, removed, gone, built_at)
-        made = len(rendered) + len(self.renderer.index_urls()) + len(static)
-        return BuildReport(len(written) + len(index_written), made, len(self.tasks),
-                           len(self.docs), len(site.problems), time.perf_counter() - started,
-                           [], full, read=len(read))
+        return BuildReport(
+            pages_written=len(written) + len(index_written),
+            pages_rendered=len(rendered) + len(self.renderer.index_urls()) + len(static),
+            tasks=len(self.tasks), docs=len(self.docs), problems=len(site.problems),
+            seconds=time.perf_counter() - started, full=full, read=len(read))
 
     # -- discovery ----------------------------------------------------------------
 
@@ -264,6 +266,7 @@ class SiteBuilder:
     def _glob(self, patterns: list[str]) -> dict[str, os.stat_result]:
         source = self.config.source_dir
         found = {}
+        inside = _Inside(source)
         for pattern in patterns:
             for path in source.glob(pattern):
                 rel = path.relative_to(source)
@@ -273,9 +276,43 @@ class SiteBuilder:
                     st = path.stat()
                 except OSError:
                     continue
-                if path.is_file():
-                    found[rel.as_posix()] = st
+                if not stat.S_ISREG(st.st_mode):
+                    continue
+                if not inside(path):
+                    self._outside.add(rel.as_posix())
+                    continue
+                found[rel.as_posix()] = st
         return found
+
+    def _scan_problems(self, found: dict[str, Found]) -> list[Problem]:
+        """What the file list says about the settings: links out, globs finding nothing."""
+        problems = [Problem(uri, "leads outside the source folder (a symbolic link): not read")
+                    for uri in sorted(self._outside)]
+        where = self._config_name()
+        kinds = {f.kind for f in found.values()}
+        # The default doc globs may well find nothing; task globs are there to find tasks.
+        default_docs = Config(self.config.source_dir).docs
+        for kind, patterns in (("task", self.config.tasks), ("doc", self.config.docs)):
+            if patterns and kind not in kinds and patterns != default_docs:
+                problems.append(Problem(where, f"no {kind} files match {kind}s = {patterns}"))
+        try:
+            inside = self.output_dir.relative_to(self.config.source_dir).as_posix()
+        except ValueError:
+            inside = None
+        if inside and any(glob_match(inside + "/x.md", p) for p in
+                          self.config.tasks + self.config.docs):
+            problems.append(Problem(where, f"the output folder {inside}/ is where the globs "
+                                           "look for files; files in it are not read"))
+        return problems
+
+    def _config_name(self) -> str:
+        config_file = self.config.config_file
+        if config_file is None:
+            return "(settings)"
+        try:
+            return config_file.resolve().relative_to(self.config.source_dir).as_posix()
+        except ValueError:
+            return str(config_file)
 
     def _found_after(self, changed: set[Path]) -> dict[str, Found]:
         """The sources after *changed* paths changed, without a scan when none is needed."""
@@ -436,7 +473,7 @@ class SiteBuilder:
     def _render_jobs(self, site: Site) -> list[RenderJob]:
         """The task and doc pages whose inputs differ from those they were written with."""
         jobs = []
-        exists = self._existing(site)
+        exists = self._existing_pages()
         around = neighbours(site.tasks)
         for task in site.tasks:
             prev_task, next_task = around[task.src_uri]
@@ -462,7 +499,7 @@ class SiteBuilder:
         self._keys[task.src_uri] = (task, inputs, key)
         return key
 
-    def _existing(self, site: Site) -> set[str]:
+    def _existing_pages(self) -> set[str]:
         """The task and doc page URLs present in the output folder (one listing per folder)."""
         folders = {url.rpartition("/")[0] for url in self.urls.values()}
         found = set()
@@ -684,6 +721,25 @@ class SiteBuilder:
         if rel_text in self._found:
             return True
         return any(glob_match(rel_text, p) for p in self.config.tasks + self.config.docs)
+
+
+class _Inside:
+    """Is a path, symbolic links followed, inside *root*? Folders are resolved once."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = os.path.realpath(root)
+        self._folders: dict[str, bool] = {}
+
+    def __call__(self, path: Path) -> bool:
+        if path.is_symlink():
+            return self._within(os.path.realpath(path))
+        folder = os.path.dirname(path)
+        if folder not in self._folders:
+            self._folders[folder] = self._within(os.path.realpath(folder))
+        return self._folders[folder]
+
+    def _within(self, real: str) -> bool:
+        return real == self.root or real.startswith(self.root + os.sep)
 
 
 def _file_digest(path: Path) -> str:

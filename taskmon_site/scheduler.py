@@ -23,7 +23,7 @@ QUIET_SECONDS = 0.1
 #: The quiet period while only one or two files changed: a save, whose reload
 #: should not wait long. A branch switch changes more files within this time
 #: and so gets the full quiet period.
-QUIET_FEW_SECONDS = 0.03
+QUIET_FEW_SECONDS = 0.05
 FEW_PATHS = 2
 #: Upper bound on how long a change waits while changes keep arriving.
 MAX_WAIT_SECONDS = 2.0

@@ -454,3 +454,27 @@ def test_no_search_flag(tmp_path):
     (tmp_path / "src" / "tasks").mkdir(parents=True)
     assert main(["build", str(tmp_path / "src"), "-o", str(tmp_path / "o"), "--no-search"]) == 0
     assert not (tmp_path / "o" / "pagefind").exists()
+
+
+def test_a_symbolic_link_out_of_the_repository_is_not_read(build_site, tmp_path):
+    secret = tmp_path / "secret.md"
+    secret.write_text("---\ntask_id: secret\n---\n# Password: hunter2\n")
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# A\n"})
+    src = builder.config.source_dir
+    (src / "ai/tasks/passwd.md").symlink_to(secret)
+    (src / "ai/tasks/inside.md").symlink_to(src / "ai/tasks/a.md")
+    builder = SiteBuilder(builder.config)
+    builder.build()
+    assert [t.id for t in builder.site.tasks] == ["a", "a"]  # the link inside is a task
+    assert not (builder.output_dir / "tasks/passwd.html").exists()
+    assert "hunter2" not in (builder.output_dir / "tasks.json").read_text()
+    assert [str(p) for p in builder.site.problems if "outside" in p.message] == [
+        "ai/tasks/passwd.md: leads outside the source folder (a symbolic link): not read"]
+
+
+def test_task_globs_that_find_nothing_are_a_problem(build_site):
+    builder = build_site({"notes/a.md": "# Not a task\n"}, {"tasks": ["todo/*.md"]})
+    assert [str(p) for p in builder.site.problems] == [
+        "(settings): no task files match tasks = ['todo/*.md']"]
+    docs_only = build_site({"docs/a.md": "# A\n"}, {"tasks": []})
+    assert docs_only.site.problems == []

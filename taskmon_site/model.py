@@ -18,7 +18,7 @@ from taskmon_site.dates import iso, sort_key
 from taskmon_site.source import Problem
 
 
-@dataclass(slots=True)
+@dataclass
 class Heading:
     level: int
     text: str
@@ -27,7 +27,7 @@ class Heading:
     line: int
 
 
-@dataclass(slots=True)
+@dataclass
 class ChecklistItem:
     text: str
     done: bool
@@ -40,7 +40,7 @@ class ChecklistItem:
         return {"text": self.text, "done": self.done, "line": self.line, "group": self.group}
 
 
-@dataclass(slots=True)
+@dataclass
 class Progress:
     """Checklist progress: items done out of all items (nested ones count)."""
 
@@ -55,7 +55,7 @@ class Progress:
         return {"done": self.done, "total": self.total}
 
 
-@dataclass(slots=True)
+@dataclass
 class WorkLogEntry:
     """One ``## <role> (<date>)`` entry of a task's work log."""
 
@@ -95,7 +95,7 @@ class WorkLogEntry:
         }
 
 
-@dataclass(slots=True)
+@dataclass
 class Section:
     """A named part of a task body (description, current state, plan, …)."""
 
@@ -106,17 +106,21 @@ class Section:
     text: str
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False)
 class Page:
     """Anything that becomes one HTML page built from one source file.
 
     A page is *slim* (see :meth:`slim`) once the parts only its own HTML page
     and ``tasks.json`` need are dropped; the index pages need no more, and a
-    site of ten thousand tasks keeps only slim pages in memory.
+    site of ten thousand tasks keeps only slim pages in memory. (No ``slots``:
+    a build loads thousands of pickled pages, and slotted dataclasses unpickle
+    through Python code, several times slower.)
     """
 
     src_uri: str
-    abs_src_path: Path
+    #: None on a slim page loaded from the build state: there it is the source
+    #: folder / ``src_uri``, and building thousands of paths costs more than a load.
+    abs_src_path: Path | None
     url: str
     #: Hash of the source file's bytes when it was read.
     digest: str = ""
@@ -150,7 +154,7 @@ class Page:
         return dataclasses.replace(self, html_z=b"", toc=[], is_slim=True)
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False)
 class Task(Page):
     id: str = ""
     title_from: str = "id"
@@ -225,7 +229,7 @@ class Task(Page):
         }
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False)
 class Doc(Page):
     #: Tasks that reference this doc, filled in when the site is indexed.
     referenced_by: list[Task] = field(default_factory=list)

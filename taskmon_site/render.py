@@ -45,7 +45,7 @@ JS_STRING_KEYS = (
 )
 
 
-@dataclass(slots=True)
+@dataclass
 class Fragments:
     """Rendered once per task and reused by the index pages until its inputs change:
     its list row, its board card and its data.js record."""

@@ -27,10 +27,10 @@ from taskmon_site.render import Fragments
 log = logging.getLogger(__name__)
 
 #: Bump when the shape of what is stored changes.
-FORMAT = 3
+FORMAT = 4
 
 
-@dataclass(slots=True)
+@dataclass
 class Source:
     """One source file as the last build saw it."""
 
@@ -46,7 +46,7 @@ class Source:
     fragments: Fragments | None = None
 
 
-@dataclass(slots=True)
+@dataclass
 class Output:
     """One written output file: the key of its inputs and the hash of its bytes."""
 
@@ -55,10 +55,11 @@ class Output:
 
 
 def _stored(page: Page) -> Page:
-    """*page* without what indexing fills in again (a doc's backlinks: other pages)."""
-    if isinstance(page, Doc) and page.referenced_by:
-        return dataclasses.replace(page, referenced_by=[])
-    return page
+    """*page* without what indexing fills in again (a doc's backlinks: other pages)
+    and without its path (the source folder / src_uri, cheaper to build again)."""
+    if isinstance(page, Doc):
+        return dataclasses.replace(page, referenced_by=[], abs_src_path=None)
+    return dataclasses.replace(page, abs_src_path=None)
 
 
 def state_file(cache_dir: Path, output_dir: Path) -> Path:

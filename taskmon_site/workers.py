@@ -94,7 +94,7 @@ class Tools:
                    PageCache(context.cache_dir, reading_key(config)))
 
 
-@dataclass(slots=True)
+@dataclass
 class ReadResult:
     """A page read, for the main process: slim, with its stat and shared parts."""
 
@@ -107,7 +107,7 @@ class ReadResult:
     fragments: Fragments | None = None
 
 
-@dataclass(slots=True)
+@dataclass
 class RenderJob:
     """One task or doc page to render and write."""
 
@@ -124,7 +124,7 @@ class RenderJob:
     fragments: bool = False
 
 
-@dataclass(slots=True)
+@dataclass
 class RenderResult:
     src_uri: str
     url: str
@@ -162,13 +162,14 @@ def read_one(tools: Tools, shell: Page) -> ReadResult:
 
 def full_page(tools: Tools, page: Page) -> Page:
     """The full page of slim *page*: from the cache, else read from its file again."""
-    full = tools.cache.get(page.src_uri, page.digest, tools.context.urls) if page.digest else None
+    context = tools.context
+    path = page.abs_src_path or context.config.source_dir / page.src_uri
+    full = tools.cache.get(page.src_uri, page.digest, context.urls) if page.digest else None
     if full is None:
-        shell = type(page)(page.src_uri, page.abs_src_path, page.url)
-        full = tools.reader.read(shell)
-        full.digest = page.digest or content_hash(_bytes(page.abs_src_path))
+        full = tools.reader.read(type(page)(page.src_uri, path, page.url))
+        full.digest = page.digest or content_hash(_bytes(path))
         tools.cache.put(full, full.digest, full.lookups)
-    full.abs_src_path, full.url = page.abs_src_path, page.url
+    full.abs_src_path, full.url = path, page.url
     return full
 
 

@@ -253,15 +253,27 @@ class SiteBuilder:
         """Every source file the globs select, by src_uri, in URL-giving order."""
         tasks = self._glob(self.config.tasks)
         docs = self._glob(self.config.docs)
+        kinds = {u: "task" for u in sorted(tasks)}
+        kinds.update((u, "doc") for u in sorted(docs.keys() - tasks.keys()))
+        urls = self._known_urls(kinds) or self._give_urls(kinds)
+        stats = {**docs, **tasks}
+        return {u: Found(kind, urls[u], stats[u].st_mtime_ns, stats[u].st_size)
+                for u, kind in kinds.items()}
+
+    def _known_urls(self, kinds: dict[str, str]) -> dict[str, str] | None:
+        """The URLs of the last build, when it had exactly these files (slugs are slow)."""
+        known = {u: (f.kind, f.url) for u, f in self._found.items()}
+        known = known or self.state.info("urls") or {}
+        if len(known) != len(kinds) or any(known.get(u, ("",))[0] != k
+                                           for u, k in kinds.items()):
+            return None
+        return {u: known[u][1] for u in kinds}
+
+    @staticmethod
+    def _give_urls(kinds: dict[str, str]) -> dict[str, str]:
         taken: set[str] = set()
-        found = {}
-        for src_uri in sorted(tasks):
-            st = tasks[src_uri]
-            found[src_uri] = Found("task", task_url(src_uri, taken), st.st_mtime_ns, st.st_size)
-        for src_uri in sorted(docs.keys() - tasks.keys()):
-            st = docs[src_uri]
-            found[src_uri] = Found("doc", doc_url(src_uri, taken), st.st_mtime_ns, st.st_size)
-        return found
+        return {u: (task_url if kind == "task" else doc_url)(u, taken)
+                for u, kind in kinds.items()}
 
     def _glob(self, patterns: list[str]) -> dict[str, os.stat_result]:
         source = self.config.source_dir
@@ -351,7 +363,8 @@ class SiteBuilder:
     def _excluded(self, path: Path, rel: Path) -> bool:
         if any(part.startswith(".") for part in rel.parts):
             return True
-        return self.output_dir == path or self.output_dir in path.parents
+        text, out = str(path), str(self.output_dir)
+        return text == out or text.startswith(out + os.sep)
 
     def _apply_discovery(self, found: dict[str, Found], removed: set[str]) -> None:
         """Take the new file list: URL map, shells for new files, nothing of gone ones."""
@@ -429,7 +442,7 @@ class SiteBuilder:
             return False
         if self.config.search and (self._search_missing() or self.state.info("search_pending")):
             return False
-        return all((self.output_dir / url).is_file() for url in self.state.outputs())
+        return self.state.outputs().keys() <= self._existing_files()
 
     def _report_up_to_date(self, started: float) -> BuildReport:
         info = self.state.info("site")
@@ -501,14 +514,25 @@ class SiteBuilder:
 
     def _existing_pages(self) -> set[str]:
         """The task and doc page URLs present in the output folder (one listing per folder)."""
-        folders = {url.rpartition("/")[0] for url in self.urls.values()}
         found = set()
-        for folder in folders:
+        for folder in {url.rpartition("/")[0] for url in self.urls.values()}:
             try:
                 with os.scandir(self.output_dir / folder) as entries:
                     found.update(f"{folder}/{e.name}" if folder else e.name for e in entries)
             except OSError:
                 continue
+        return found
+
+    def _existing_files(self) -> set[str]:
+        """URLs of every file in the output folder, the search index's left out."""
+        found = set()
+        top = str(self.output_dir)
+        for root, dirs, files in os.walk(top):
+            if root == top:
+                dirs[:] = [d for d in dirs if d != SEARCH_DIR]
+            rel = os.path.relpath(root, top).replace(os.sep, "/")
+            prefix = "" if rel == "." else rel + "/"
+            found.update(prefix + name for name in files)
         return found
 
     def _out_of_date(self, url: str, key: str, exists: set[str]) -> bool:
@@ -635,7 +659,9 @@ class SiteBuilder:
                 "horizon": stale_horizon(site.tasks, self.config, built_at),
                 "problems": site.problems}
         self.state.save({u: self.sources[u] for u in dirty if u in self.sources}, removed,
-                        outputs, gone, {"site": info, "search_pending": self.search_pending})
+                        outputs, gone, {"site": info, "search_pending": self.search_pending,
+                                        "urls": {u: (f.kind, f.url)
+                                                 for u, f in self._found.items()}})
         self._dirty, self._dirty_outputs, self._restat = set(), set(), set()
 
     # -- reading without building (for the task commands) ----------------------------

@@ -38,17 +38,28 @@ def code_digest() -> str:
 
 def reading_key(config: Config) -> str:
     """What, besides a file's bytes, decides how it is read."""
-    import markdown_it
-    import mdit_py_plugins
-    import pygments
-
     parts = [
-        str(FORMAT), __version__, code_digest(), markdown_it.__version__, mdit_py_plugins.__version__,
-        pygments.__version__, config.fields_preset, repr(sorted(config.fields.items())),
+        str(FORMAT), __version__, code_digest(), *_reading_libraries(),
+        config.fields_preset, repr(sorted(config.fields.items())),
         repr(sorted(config.statuses.items())), repr(sorted(config.roles.items())),
         config.html, config.timezone, config.repo_url, str(config.source_dir),
     ]
     return hashlib.blake2b("\0".join(parts).encode(), digest_size=16).hexdigest()
+
+
+@functools.lru_cache(maxsize=1)
+def _reading_libraries() -> tuple[str, ...]:
+    """Versions of the libraries that read pages, without importing them (slow)."""
+    from importlib import metadata
+
+    names = ("markdown-it-py", "mdit-py-plugins", "pygments", "nh3", "PyYAML")
+    found = []
+    for name in names:
+        try:
+            found.append(f"{name} {metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            found.append(f"{name} ?")
+    return tuple(found)
 
 
 def content_hash(data: bytes) -> str:

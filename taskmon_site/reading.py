@@ -48,6 +48,13 @@ _DATE_HEADING = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d{2}(
 _CHECK_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[([ xX])\]")
 _LIST_FIELDS = ("labels", "dependencies")
 _PLAIN_STRIP = re.compile(r"[`*_>#~|]|\[([^\]]*)\]\([^)]*\)")
+#: Han, kana and CJK punctuation (full-width forms too): scripts written without spaces.
+_CJK = ("\u2e80-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+        "\U00020000-\U0002ffff")
+#: A line break between two such characters is a soft wrap, not a word gap.
+_CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ \t]*\n\s*(?=[{_CJK}])")
+#: Up to the first full stop: a Chinese one ends a sentence at once, "." only before a space.
+_SENTENCE = re.compile(r"(.+?(?:[。！？]|[.!?](?=\s|$)))")
 
 
 def section_kind(heading: str) -> str | None:
@@ -282,12 +289,18 @@ def _plain_text(tokens: list[Token]) -> str:
             size += len(token.content)
             if size > TEXT_LIMIT * 2:
                 break
-    text = re.sub(r"\s+", " ", _PLAIN_STRIP.sub(r"\1", " ".join(parts))).strip()
+    text = _join_cjk_breaks(_PLAIN_STRIP.sub(r"\1", " ".join(parts)))
+    text = re.sub(r"\s+", " ", text).strip()
     return text[:TEXT_LIMIT]
 
 
+def _join_cjk_breaks(text: str) -> str:
+    """Drop line breaks that only wrap Chinese (or Japanese) text: "数据\\n清洗" → "数据清洗"."""
+    return _CJK_BREAK.sub("", text)
+
+
 def _first_sentence(text: str, limit: int = 160) -> str:
-    match = re.match(r"(.+?[。.!?！？])(\s|$)", text)
+    match = _SENTENCE.match(text)
     sentence = match.group(1) if match else text
     return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
 

@@ -49,7 +49,7 @@ TASKS = [
     ("t10", "</script><img src=x onerror=alert(1)>", "pending", "manager", "researcher",
      "ai/tasker.md", "2025-02-01 10:00", "A title that tries to break out."),
     ("t11", "交易明细导出", "in_progress", "executor", "debugger", "ai/tasker-v2.md",
-     "2025-03-08 18:00", "财务团队每月导出交易明细。"),
+     "2025-03-08 18:00", "财务团队每月\n导出交易明细。"),
     ("t12", "Audit log", "pending", "manager", "researcher", "ai/tasker-v2.md",
      "2025-02-25 17:25", "Who changed what, when, with which API key."),
 ]
@@ -180,6 +180,12 @@ def test_filter_by_next_role_and_body_text(sites, page):
     assert shown_ids(page) == ["t02"]
     page.click("[data-reset]")
     assert len(shown_ids(page)) == 12
+
+
+def test_a_chinese_phrase_wrapped_across_source_lines_is_found(sites, page):
+    page.goto(url(sites["en"], "tasks/index.html") + "?q=每月导出")
+    assert shown_ids(page) == ["t11"]
+    expect(page.locator("tr[data-task-id=t11] .summary")).to_have_text("财务团队每月导出交易明细。")
 
 
 def test_sorting_by_any_column(sites, page):

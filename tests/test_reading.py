@@ -261,3 +261,36 @@ def test_a_new_task_from_the_tool_shows_its_title(build_site):
         ("t_en", "Fix: login # now", "pending", "researcher"),
         ("t_zh", '实现 "登录": 第一步', "pending", "researcher")]
     assert builder.site.problems == []
+
+
+WRAPPED_ZH = """---
+task_id: wrapped
+status: pending
+---
+# 任务描述
+上线 ledger-api 前，需要把表格数据
+清洗成统一格式的 CSV，整理科目和分录
+（postings）。English words
+on two lines keep their space.
+
+# 工作记录
+## 研究员 (2025-01-01 09:00)
+对比了三种建模方式，**结论**是两表结构
+最适合。其余见下文。
+
+## Planner (2025-01-02 10:00)
+Keys live in PostgreSQL, in the same transaction as the postings, so a crash can
+never leave postings without their key. More later.
+"""
+
+
+def test_soft_line_breaks_between_chinese_characters_add_no_space(build_site):
+    builder = build_site({"ai/tasks/w.md": WRAPPED_ZH})
+    task = task_by_id(builder, "wrapped")
+    description = ("上线 ledger-api 前，需要把表格数据清洗成统一格式的 CSV，整理科目和分录"
+                   "（postings）。English words on two lines keep their space.")
+    assert task.sections["description"].text == description
+    assert task.text.startswith("任务描述 " + description + " 工作记录 ")
+    assert task.summary == description.split("English")[0]
+    data_js = (builder.output_dir / "assets/data.js").read_text(encoding="utf-8")
+    assert "需要把表格数据清洗成统一格式的 CSV，整理科目和分录（postings）。" in data_js

@@ -53,6 +53,7 @@ _CJK = ("\u2e80-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
         "\U00020000-\U0002ffff")
 #: A line break between two such characters is a soft wrap, not a word gap.
 _CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ \t]*\n\s*(?=[{_CJK}])")
+_CHECK_MARK = re.compile(r"^\[[ xX]\]\s+")
 #: Up to the first full stop: a Chinese one ends a sentence at once, "." only before a space.
 _SENTENCE = re.compile(r"(.+?(?:[。！？]|[.!?](?=\s|$)))")
 
@@ -161,7 +162,7 @@ class Reader:
         task.items = _checklist(tokens, body_lines, heads, offset)
         task.worklog = _worklog(task, heads, body_lines, offset, self.config.timezone)
         task.toc = [h for h in heads if 1 <= h.level <= 2]
-        task.title, task.title_from = _title(task, meta_title, heads)
+        task.title, task.title_from = _title(task, meta_title, heads, tokens)
         task.text = _plain_text(tokens)
         desc = task.sections.get("description")
         task.summary = _first_sentence(desc.text if desc else task.text)
@@ -255,13 +256,35 @@ def _as_list(value: Any) -> list[str]:
     return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
-def _title(task: Task, meta_title: str, heads: list[Heading]) -> tuple[str, str]:
+#: Characters of a title taken from a task's description.
+TITLE_CHARS = 80
+
+
+def _title(task: Task, meta_title: str, heads: list[Heading],
+           tokens: list[Token]) -> tuple[str, str]:
     if meta_title:
         return meta_title, "front matter"
     for head in heads:
         if head.level == 1 and section_kind(head.text) is None:
             return head.text, "heading"
+    described = _description_title(heads, tokens)
+    if described:
+        return described, "description"
     return task.id, "id"
+
+
+def _description_title(heads: list[Heading], tokens: list[Token]) -> str:
+    """The first sentence of the description's first paragraph, without its full stop."""
+    index = next((i for i, h in enumerate(heads) if section_kind(h.text) == "description"), None)
+    if index is None:
+        return ""
+    section = _tokens_between(tokens, heads[index].line + 1, _section_end(heads, index))
+    for before, token in zip(section, section[1:]):
+        if before.type == "paragraph_open" and token.type == "inline":
+            text = _CHECK_MARK.sub("", _plain_text([token]))
+            sentence = _first_sentence(text, TITLE_CHARS)
+            return sentence[:-1] if sentence.endswith(("。", ".", "．")) else sentence
+    return ""
 
 
 def _section_end(heads: list[Heading], index: int) -> int | None:

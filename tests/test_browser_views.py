@@ -223,6 +223,26 @@ def test_slash_focuses_the_filter_or_the_search(sites, page):
     expect(page.locator("#site-search")).to_be_focused()
 
 
+def test_a_task_without_a_title_is_named_by_its_description(browser, tmp_path):
+    text = ("---\nstatus: pending\n---\n# 任务描述\n优化 taskmon.html，提升用户体验。\n"
+            "在开始之前先读源码。\n")
+    files = {"ai/tasks/task_20250222_231952_90755fe4.md": text}
+    out = tmp_path / "out"
+    build(write_tree(tmp_path / "src", files), out)
+    title = "优化 taskmon.html，提升用户体验"
+    page = new_page(browser)
+    page.goto(url(out, "tasks/task_20250222_231952_90755fe4.html"))
+    expect(page.locator(".task-header h1")).to_have_text(title)
+    page.goto(url(out, "tasks/index.html"))
+    expect(page.locator("tbody .col-title a")).to_have_text(title)
+    expect(page.locator("tbody .summary")).to_have_count(0)   # no second copy of the title
+    page.goto(url(out, "board.html"))
+    expect(page.locator(".card-title")).to_have_text(title)
+    expect(page.locator(".card-id")).to_have_text("task_20250222_231952_90755fe4")
+    assert page.errors == []
+    page.context.close()
+
+
 # -- the board ------------------------------------------------------------------------------
 
 

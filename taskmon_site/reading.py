@@ -385,9 +385,20 @@ def _entry(head: Heading, in_log: bool, tz: str) -> WorkLogEntry | None:
 
 
 def _entry_summary(lines: list[str], start: int, end: int | None) -> str:
-    """The first prose line under an entry heading."""
+    """The first sentence of the first prose paragraph under an entry heading."""
+    paragraph: list[str] = []
+    in_code = False
     for line in lines[start:end]:
         text = line.strip()
-        if text and not text.startswith(("#", "-", "*", "|", "```", ">")) and not text[0].isdigit():
-            return _first_sentence(_PLAIN_STRIP.sub(r"\1", text))
-    return ""
+        if text.startswith(("```", "~~~")):
+            in_code = not in_code
+        if paragraph and (in_code or not text or _starts_block(text)):
+            break
+        if text and not in_code and not _starts_block(text):
+            paragraph.append(text)
+    plain = _join_cjk_breaks(_PLAIN_STRIP.sub(r"\1", "\n".join(paragraph)))
+    return _first_sentence(plain.replace("\n", " "))
+
+
+def _starts_block(text: str) -> bool:
+    return text.startswith(("#", "-", "*", "|", "```", "~~~", ">")) or text[0].isdigit()

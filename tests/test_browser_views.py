@@ -243,6 +243,61 @@ def test_a_task_without_a_title_is_named_by_its_description(browser, tmp_path):
     page.context.close()
 
 
+TIMELINE_TASK = """---
+task_id: tl
+title: Timeline
+status: in_progress
+---
+# Work log
+## Researcher (2025-01-01 09:00)
+Keys live in PostgreSQL, in the same transaction as the postings, so a crash can
+never leave postings without their key. More later.
+
+- [x] read
+- [ ] decide
+
+## Planner (2025-01-08 12:30)
+研究员完成了表格数据
+清洗。
+
+- [ ] one
+- [ ] two
+
+## Executor (2025-01-08 13:15)
+Done.
+"""
+
+DOT = """(head) => {
+  var dot = getComputedStyle(head, "::before");
+  var badge = head.querySelector(".role").getBoundingClientRect();
+  var top = head.getBoundingClientRect().top + parseFloat(dot.top) + parseFloat(dot.height) / 2;
+  return dot.content === "none" ? null : Math.abs(top - (badge.top + badge.height / 2));
+}"""
+
+
+@pytest.mark.parametrize("lang, gaps, span, handover", [
+    ("en", ["+7 d 3 h", "+45 min"], "Span 7 d 4 h",
+     ["Hand-over: 1 open item", "Hand-over: 2 open items"]),
+    ("zh", ["+7 天 3 小时", "+45 分钟"], "历时 7 天 4 小时", ["交接: 1 项未完成", "交接: 2 项未完成"])])
+def test_timeline_entries_read_whole(browser, tmp_path, lang, gaps, span, handover):
+    out = tmp_path / "out"
+    build(write_tree(tmp_path / "src", {"ai/tasks/tl.md": TIMELINE_TASK}), out, lang=lang)
+    page = new_page(browser, viewport=DESKTOP)
+    page.goto(url(out, "tasks/tl.html"))
+    expect(page.locator(".timeline .gap")).to_have_text(gaps)
+    expect(page.locator(".timeline-summary")).to_contain_text(span)
+    expect(page.locator(".entry-summary")).to_have_text([
+        "Keys live in PostgreSQL, in the same transaction as the postings, so a crash can never "
+        "leave postings without their key.", "研究员完成了表格数据清洗。", "Done."])
+    expect(page.locator(".handover")).to_have_text(handover)
+    expect(page.locator(".handover").first).to_have_attribute("title", "decide")
+    # Each role dot is level with its entry's role badge, not with the gap above it.
+    for head in page.locator(".entry-head").all():
+        offset = head.evaluate(DOT)
+        assert offset is not None and offset < 2, offset
+    page.context.close()
+
+
 # -- the board ------------------------------------------------------------------------------
 
 

@@ -319,5 +319,9 @@ def test_soft_line_breaks_between_chinese_characters_add_no_space(build_site):
     assert task.sections["description"].text == description
     assert task.text.startswith("任务描述 " + description + " 工作记录 ")
     assert task.summary == description.split("English")[0]
+    assert [e.summary for e in task.worklog] == [
+        "对比了三种建模方式，结论是两表结构最适合。",
+        "Keys live in PostgreSQL, in the same transaction as the postings, so a crash can "
+        "never leave postings without their key."]
     data_js = (builder.output_dir / "assets/data.js").read_text(encoding="utf-8")
     assert "需要把表格数据清洗成统一格式的 CSV，整理科目和分录（postings）。" in data_js

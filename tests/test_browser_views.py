@@ -464,6 +464,38 @@ def test_search_finds_chinese_and_english_words_when_served(sites, page):
     assert page.errors == []
 
 
+def test_search_keys_enter_opens_the_first_result_and_one_escape_closes(sites, page):
+    with serving(sites["en"]) as base:
+        page.goto(base + "index.html")
+        results = page.locator("#search-results")
+        page.fill("#site-search", "backoff")
+        expect(results.locator("a").first).to_contain_text("Rate limiting per key")
+        page.keyboard.press("ArrowDown")
+        expect(results.locator("a").first).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(results).to_be_hidden()
+        expect(page.locator("#site-search")).to_be_focused()
+        expect(page.locator("#site-search")).to_have_attribute("aria-expanded", "false")
+        # Enter right after typing waits for the results, then opens the first.
+        page.fill("#site-search", "")
+        page.locator("#site-search").press_sequentially("汇率")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/tasks/t03\.html"))
+    assert page.errors == []
+
+
+def test_search_results_stay_on_a_phone_screen(sites, browser):
+    page = new_page(browser, viewport=PHONE)
+    page.goto(url(sites["zh"], "index.html"))
+    page.fill("#site-search", "汇率")
+    results = page.locator("#search-results")
+    expect(results.locator("a").first).to_contain_text("多币种汇率换算")
+    box = results.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    assert page.errors == []
+    page.context.close()
+
+
 def test_search_from_disk_says_it_needs_http_and_offers_titles(sites, page):
     page.goto(url(sites["en"], "tasks/t01.html"))
     page.fill("#site-search", "webhooks")

@@ -194,11 +194,24 @@
     var pagefind = null;
     var timer = 0;
     var generation = 0;
+    // The query whose results the panel shows, and whether Enter waits for them.
+    var answered = null;
+    var openFirst = false;
+    var reopenOnFocus = true;
 
-    function open(nodes) {
+    function open(nodes, query) {
       panel.replaceChildren.apply(panel, nodes);
       panel.hidden = false;
       input.setAttribute("aria-expanded", "true");
+      answered = query == null ? null : query;
+      if (answered != null && openFirst) {
+        openFirst = false;
+        goToFirst();
+      }
+    }
+    function goToFirst() {
+      var first = panel.querySelector("a[href]");
+      if (first) location.href = first.href;
     }
     function close() {
       panel.hidden = true;
@@ -212,7 +225,7 @@
       if (!query) return close();
       if (fromDisk) {
         return titleMatches(query, function (list) {
-          if (mine === generation) open([note("search_needs_http")].concat(list));
+          if (mine === generation) open([note("search_needs_http")].concat(list), query);
         });
       }
       open([note("search_loading")]);
@@ -222,10 +235,10 @@
         return Promise.all(search.results.slice(0, 10).map(function (r) { return r.data(); }));
       }).then(function (results) {
         if (mine !== generation) return;
-        open(results.length ? [resultList(results)] : [note("search_no_results")]);
+        open(results.length ? [resultList(results)] : [note("search_no_results")], query);
       }, function () {
         titleMatches(query, function (list) {
-          if (mine === generation) open([note("search_no_index")].concat(list));
+          if (mine === generation) open([note("search_no_index")].concat(list), query);
         });
       });
     }
@@ -244,13 +257,23 @@
     }
 
     input.addEventListener("input", function () {
+      openFirst = false;
       clearTimeout(timer);
       timer = setTimeout(run, 120);
     });
-    input.addEventListener("focus", function () { if (input.value.trim()) run(); });
+    input.addEventListener("focus", function () {
+      if (reopenOnFocus && input.value.trim()) run();
+    });
     input.addEventListener("keydown", function (event) {
       if (event.key === "Escape") { close(); input.blur(); }
       if (event.key === "ArrowDown") { moveSelection(panel, 1); event.preventDefault(); }
+      if (event.key === "Enter" && input.value.trim()) {
+        event.preventDefault();
+        if (!panel.hidden && answered === input.value.trim()) return goToFirst();
+        openFirst = true;
+        clearTimeout(timer);
+        run();
+      }
     });
     panel.addEventListener("keydown", function (event) {
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
@@ -258,7 +281,9 @@
         event.preventDefault();
       } else if (event.key === "Escape") {
         close();
+        reopenOnFocus = false;
         input.focus();
+        reopenOnFocus = true;
       }
     });
     document.addEventListener("click", function (event) {

@@ -214,13 +214,22 @@ def test_the_list_without_javascript_lists_every_task(sites, browser):
     page.context.close()
 
 
-def test_slash_focuses_the_filter_or_the_search(sites, page):
-    page.goto(url(sites["en"], "tasks/index.html"))
-    page.keyboard.press("/")
-    expect(page.locator("input[name=q]")).to_be_focused()
+def test_slash_focuses_the_site_search_everywhere_and_f_the_filter(sites, page):
+    for path in ("tasks/index.html", "board.html"):
+        page.goto(url(sites["en"], path))
+        page.keyboard.press("/")
+        expect(page.locator("#site-search")).to_be_focused()
+        page.keyboard.press("Escape")
+        page.keyboard.press("f")
+        expect(page.locator("input[name=q]")).to_be_focused()
+        expect(page.locator("input[name=q]")).to_have_value("")
+        expect(page.locator("input[name=q]")).to_have_attribute("aria-keyshortcuts", "f")
     page.goto(url(sites["en"], "tasks/t01.html"))
     page.keyboard.press("/")
     expect(page.locator("#site-search")).to_be_focused()
+    page.keyboard.press("Escape")
+    page.keyboard.press("f")     # no filter here: nothing happens
+    expect(page.locator("body")).to_be_focused()
 
 
 def test_a_task_without_a_title_is_named_by_its_description(browser, tmp_path):

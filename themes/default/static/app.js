@@ -165,13 +165,15 @@
 
   // -- keyboard -------------------------------------------------------------------
 
+  // "/" goes to the site search on every page; "f" to the filter of the list or board.
   function setupKeyboard() {
+    var keys = { "/": "#site-search", f: "[data-filters] input[name=q]" };
     document.addEventListener("keydown", function (event) {
-      if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+      var selector = keys[event.key];
+      if (!selector || event.ctrlKey || event.metaKey || event.altKey) return;
       var target = event.target;
       if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
-      var field = document.querySelector("[data-filters] input[name=q]") ||
-        document.getElementById("site-search");
+      var field = document.querySelector(selector);
       if (!field) return;
       event.preventDefault();
       field.focus();

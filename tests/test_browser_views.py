@@ -205,6 +205,33 @@ def test_sorting_by_any_column(sites, page):
     assert shown_ids(page)[:3] == ["t04", "t10", "t12"]
 
 
+def test_sorting_on_a_phone_where_the_headers_are_hidden(sites, browser):
+    page = new_page(browser, viewport=PHONE)
+    page.goto(url(sites["en"], "tasks/index.html"))
+    expect(page.locator("th[data-sort-key=updated] .sort")).to_be_hidden()
+    expect(page.locator("select[name=order]")).to_be_disabled()
+    page.select_option("select[name=sort]", "updated")
+    assert "sort=updated&order=desc" in page.url
+    expect(page.locator("select[name=order]")).to_have_value("desc")
+    assert shown_ids(page)[:3] == ["t11", "t02", "t09"]
+    page.select_option("select[name=order]", "asc")
+    assert shown_ids(page)[:2] == ["t07", "t08"]
+    page.select_option("select[name=sort]", "status")
+    expect(page.locator("select[name=order]")).to_have_value("asc")
+    assert shown_ids(page)[:3] == ["t04", "t10", "t12"]
+    page.go_back()
+    expect(page.locator("select[name=sort]")).to_have_value("updated")
+    expect(page.locator("select[name=order]")).to_have_value("asc")
+    page.select_option("select[name=sort]", "")
+    assert "sort=" not in page.url and shown_ids(page)[:2] == ["t01", "t02"]
+    page.context.close()
+    desktop = new_page(browser, viewport=DESKTOP)
+    desktop.goto(url(sites["en"], "tasks/index.html"))
+    expect(desktop.locator("select[name=sort]")).to_be_hidden()
+    assert page.errors == [] and desktop.errors == []
+    desktop.context.close()
+
+
 def test_the_list_without_javascript_lists_every_task(sites, browser):
     page = new_page(browser, java_script_enabled=False)
     page.goto(url(sites["en"], "tasks/index.html"))

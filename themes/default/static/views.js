@@ -106,6 +106,10 @@
     });
     next["new"] = form.elements["new"].checked ? "1" : "";
     next.lanes = form.elements.lanes && form.elements.lanes.checked ? "current" : "";
+    if (form.elements.sort) {
+      next.sort = form.elements.sort.value;
+      next.order = next.sort ? form.elements.order.value : "";
+    }
     return next;
   }
 
@@ -122,6 +126,12 @@
     });
     form.elements["new"].checked = !!state["new"];
     if (form.elements.lanes) form.elements.lanes.checked = !!state.lanes;
+    if (form.elements.sort) {
+      form.elements.sort.value = state.sort;
+      if (form.elements.sort.value !== state.sort) form.elements.sort.value = "";
+      form.elements.order.value = state.order === "desc" ? "desc" : "asc";
+      form.elements.order.disabled = !form.elements.sort.value;
+    }
   }
 
   /** Wire a filter form to *render(state)*; returns a function to change the state in code. */
@@ -165,7 +175,9 @@
     formFromState(form, state);
     render(state);
     return function (changes) {
-      commit(Object.assign({}, state, changes), "push");
+      var next = Object.assign({}, state, changes);
+      formFromState(form, next);
+      commit(next, "push");
     };
   }
 
@@ -318,6 +330,12 @@
     more.addEventListener("click", function () {
       limit += LIST_PAGE;
       fill();
+    });
+    // A new sort key from the narrow-screen choice starts in its natural order, as a
+    // header does; the form's own change handler then reads both choices.
+    form.elements.sort.addEventListener("change", function () {
+      form.elements.order.value = DESC_FIRST[form.elements.sort.value] ? "desc" : "asc";
+      form.elements.order.disabled = !form.elements.sort.value;
     });
     var change = bindFilters(form, render);
     table.querySelectorAll("th[data-sort-key] .sort").forEach(function (button) {

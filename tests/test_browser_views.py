@@ -544,6 +544,46 @@ def test_search_from_disk_says_it_needs_http_and_offers_titles(sites, page):
     assert page.errors == []
 
 
+# -- docs -----------------------------------------------------------------------------------------
+
+DOC_LAYOUT = """() => {
+  var box = (s) => document.querySelector(s).getBoundingClientRect();
+  var h1 = document.querySelector("article h1"), toc = document.querySelector("article .toc");
+  return {h1: box("article h1"), toc: box("article .toc"), nav: box(".doc-nav"),
+          article: box("article.doc"), h1BeforeToc: !!(h1.compareDocumentPosition(toc) & 4),
+          h1s: document.querySelectorAll("h1").length};
+}"""
+
+
+def test_a_doc_starts_with_its_title_then_its_contents(sites, browser):
+    phone = new_page(browser, viewport=PHONE)
+    phone.goto(url(sites["en"], "docs/guide.html"))
+    found = phone.evaluate(DOC_LAYOUT)
+    assert found["h1BeforeToc"] and found["h1s"] == 1
+    assert found["h1"]["y"] < 200                          # on the first screen
+    assert found["nav"]["y"] >= found["article"]["y"] + found["article"]["height"]
+    phone.context.close()
+    desktop = new_page(browser, viewport=DESKTOP)
+    desktop.goto(url(sites["en"], "docs/guide.html"))
+    found = desktop.evaluate(DOC_LAYOUT)
+    assert found["h1BeforeToc"]
+    assert found["nav"]["x"] + found["nav"]["width"] <= found["h1"]["x"]   # nav on the left
+    assert found["toc"]["x"] >= found["h1"]["x"] + 400                      # contents beside
+    expect(desktop.locator(".doc-nav a[aria-current=page]")).to_have_text("部署指南")
+    desktop.context.close()
+
+
+def test_a_doc_without_a_heading_gets_its_title_as_one(browser, tmp_path):
+    files = {"docs/plain.md": "---\ntitle: Plain notes\n---\nJust text.\n\n## Part\n\nMore.\n"}
+    out = tmp_path / "out"
+    build(write_tree(tmp_path / "src", files), out)
+    page = new_page(browser, viewport=DESKTOP)
+    page.goto(url(out, "docs/plain.html"))
+    expect(page.locator("h1")).to_have_text("Plain notes")
+    assert page.evaluate(DOC_LAYOUT)["h1BeforeToc"]
+    page.context.close()
+
+
 # -- every page type: no errors, phone width, screenshots ---------------------------------------
 
 PAGES = {"dashboard": "index.html", "list": "tasks/index.html", "board": "board.html",

@@ -401,6 +401,23 @@
     });
   }
 
+  /** Boxes that scroll sideways fade at an edge that has more behind it. */
+  function setupScrollHints() {
+    var boxes = document.querySelectorAll("[data-scroll-hint]");
+    function update(box) {
+      var rest = box.scrollWidth - box.clientWidth - box.scrollLeft;
+      box.classList.toggle("more-left", box.scrollLeft > 1);
+      box.classList.toggle("more-right", rest > 1);
+    }
+    boxes.forEach(function (box) {
+      box.addEventListener("scroll", function () { update(box); }, { passive: true });
+      if (window.ResizeObserver) new ResizeObserver(function () { update(box); }).observe(box);
+      update(box);
+    });
+    // The board's content changes with its filters.
+    document.addEventListener("taskmon:rendered", function () { boxes.forEach(update); });
+  }
+
   function markCurrentDoc() {
     var layout = document.querySelector("[data-doc-url]");
     if (!layout) return;
@@ -417,6 +434,7 @@
 
   showBuildTime();
   markCurrentDoc();
+  setupScrollHints();
   setupTheme();
   setupKeyboard();
   setupSearch();

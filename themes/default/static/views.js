@@ -422,6 +422,7 @@
         return fill(column, lane, status, list);
       }
       board.classList.toggle("lanes", !!state.lanes);
+      sizeColumns(shownStatuses, counts);
       if (state.lanes) {
         syncChildren(board, laneIds().filter(function (lane) {
           return shownStatuses.some(function (s) { return cells[lane + "|" + s]; });
@@ -440,6 +441,18 @@
       showCounts(form, counts, shown);
       board.dispatchEvent(new CustomEvent("taskmon:rendered", { bubbles: true }));
       performance.measure("taskmon-filter", { start: started });
+    }
+
+    // A status no shown task has shrinks to a narrow strip (in every lane alike), so the
+    // columns with cards get the width.
+    function sizeColumns(shownStatuses, counts) {
+      board.classList.add("sized");
+      board.style.setProperty("--board-columns", shownStatuses.map(function (s) {
+        return counts[s] ? "var(--column)" : "var(--collapsed-column)";
+      }).join(" "));
+      board.querySelectorAll(".column[data-status]").forEach(function (column) {
+        column.classList.toggle("is-collapsed", !counts[column.getAttribute("data-status")]);
+      });
     }
 
     function laneIds() {
@@ -492,6 +505,7 @@
       });
       syncChildren(column.querySelector(".cards"), wanted);
       setText(column.querySelector("[data-column-count]"), list.length);
+      column.classList.toggle("is-empty", list.length === 0);
       var more = column.querySelector(".more");
       if (!more) {
         more = el("p", { "class": "more" });

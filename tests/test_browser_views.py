@@ -508,6 +508,42 @@ def test_changed_tasks_are_marked_until_read(browser, tmp_path):
     page.context.close()
 
 
+MARKS_BY_SECTION = """() => {
+  var found = {};
+  document.querySelectorAll("main [data-new-mark]").forEach(function (mark) {
+    var section = mark.closest("section").getAttribute("aria-labelledby");
+    var link = mark.previousElementSibling.getAttribute("href");
+    (found[section] = found[section] || []).push(link);
+  });
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("lang, just_now", [("en", "just now"), ("zh", "刚刚")])
+def test_the_dashboard_marks_each_changed_task_once_per_section(browser, tmp_path, lang,
+                                                                 just_now):
+    root = write_tree(tmp_path / "src", source_files())
+    out = tmp_path / "out"
+    build(root, out, lang=lang)
+    page = new_page(browser, viewport=DESKTOP)
+    page.goto(url(out, "index.html"))
+    for name in ("t02", "t05"):     # changed after the visit, dated in the future: "just now"
+        path = root / f"ai/tasks/{name}.md"
+        path.write_text(re.sub(r"updated_at: '[^']+'", "updated_at: '2099-01-01 10:00'",
+                               path.read_text()))
+    build(root, out, lang=lang)
+    page.reload()
+    expect(page.locator("[data-changed-count]")).to_have_text("2")
+    expect(page.locator("[data-changed-list] li")).to_have_text(
+        [re.compile(rf"· {just_now}$")] * 2)
+    marks = page.evaluate(MARKS_BY_SECTION)
+    assert "activity-h" not in marks, marks
+    assert len(marks["changed-h"]) == 2 and len(marks["recent-h"]) == 2, marks
+    assert all(len(links) == len(set(links)) for links in marks.values()), marks
+    assert page.errors == []
+    page.context.close()
+
+
 # -- language, theme, search ------------------------------------------------------------------
 
 

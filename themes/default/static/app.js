@@ -136,6 +136,12 @@
     return t("unit_day", { n: Math.floor(minutes / 1440) });
   }
 
+  /** "3 d ago", but "just now" on its own (not "just now ago"). */
+  function ago(epochSeconds) {
+    var text = age(epochSeconds);
+    return text === t("just_now") ? text : t("ago", { t: text });
+  }
+
   // -- theme ----------------------------------------------------------------------
 
   function setupTheme() {
@@ -429,7 +435,7 @@
 
   window.TaskmonApp = {
     ui: ui, t: t, label: label, root: root, store: store, marks: marks, el: el,
-    newMark: newMark, age: age, fieldIndex: fieldIndex
+    newMark: newMark, age: age, ago: ago, fieldIndex: fieldIndex
   };
 
   showBuildTime();

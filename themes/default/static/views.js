@@ -689,14 +689,20 @@
         var link = el("a", { href: app.root + r.url, "data-task-url": r.url }, r.title);
         item.appendChild(link);
         if (r.updated != null) {
-          var ago = " · " + t("ago", { t: app.age(r.updated) });
-          item.appendChild(el("span", { "class": "muted small" }, ago));
+          item.appendChild(el("span", { "class": "muted small" }, " · " + app.ago(r.updated)));
         }
         return item;
       }));
-      document.querySelectorAll("main a[data-task-url]").forEach(function (link) {
+      // One mark per task and section; the activity feed links entries, not tasks.
+      var marked = new Set();
+      document.querySelectorAll("main section a[data-task-url]").forEach(function (link) {
         var r = byUrl[link.getAttribute("data-task-url")];
-        if (r) showNew(link, r, null, render);
+        var section = link.closest("section");
+        if (!r || section.querySelector(".activity")) return;
+        var key = section.getAttribute("aria-labelledby") + " " + r.url;
+        if (marked.has(key)) return;
+        marked.add(key);
+        showNew(link, r, null, render);
       });
     }
     setupMarkAll(render);

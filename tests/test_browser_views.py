@@ -334,6 +334,33 @@ def test_timeline_entries_read_whole(browser, tmp_path, lang, gaps, span, handov
     page.context.close()
 
 
+def test_the_rest_of_needs_attention_is_one_link_to_exactly_those_tasks(browser, tmp_path):
+    # Stale: open and idle for over 14 days before the build (SOURCE_DATE_EPOCH is not set,
+    # so "now" is today: a date in 2020 is stale, one in 2099 is not).
+    tasks = ([(f"r{i:02}", f"Review {i}", "review", "2099-01-01 10:00") for i in range(20)] +
+             [(f"s{i:02}", f"Stale {i}", "pending", "2020-01-01 10:00") for i in range(15)] +
+             [(f"f{i:02}", f"Fresh {i}", "pending", "2099-01-01 10:00") for i in range(5)])
+    files = {f"ai/tasks/{i}.md": (f"---\ntask_id: {i}\ntitle: {title}\nstatus: {status}\n"
+                                  f"updated_at: '{when}'\n---\n")
+             for i, title, status, when in tasks}
+    out = tmp_path / "out"
+    build(write_tree(tmp_path / "src", files), out)
+    page = new_page(browser, viewport=DESKTOP)
+    page.goto(url(out, "index.html"))
+    more = page.locator("section[aria-labelledby=attention-h] p a")
+    expect(more).to_have_text("5 more →")
+    more.click()
+    expect(page.locator("input[name=attention]")).to_be_checked()
+    expect(page.locator("[data-shown]")).to_have_text("35 of 40")
+    assert not any(i.startswith("f") for i in shown_ids(page))
+    page.uncheck("input[name=attention]")
+    expect(page.locator("[data-shown]")).to_have_text("40 of 40")
+    page.goto(url(out, "board.html") + "?attention=1")
+    expect(page.locator(".card:visible")).to_have_count(35)
+    assert page.errors == []
+    page.context.close()
+
+
 # -- the board ------------------------------------------------------------------------------
 
 

@@ -76,7 +76,10 @@
 
   // -- filter state and the URL ------------------------------------------------------
 
-  var PARAMS = ["q", "status", "current", "next", "flow", "new", "lanes", "sort", "order"];
+  var PARAMS = ["q", "status", "current", "next", "flow", "new", "attention", "lanes", "sort",
+    "order"];
+  // Statuses that need attention (besides stale tasks), from the form.
+  var attentionStatuses = [];
 
   function readState(search) {
     var params = new URLSearchParams(search);
@@ -105,6 +108,7 @@
       next[name] = form.elements[name] ? form.elements[name].value : "";
     });
     next["new"] = form.elements["new"].checked ? "1" : "";
+    next.attention = form.elements.attention.checked ? "1" : "";
     next.lanes = form.elements.lanes && form.elements.lanes.checked ? "current" : "";
     if (form.elements.sort) {
       next.sort = form.elements.sort.value;
@@ -125,6 +129,7 @@
       if (select.value !== state[name]) select.value = "";
     });
     form.elements["new"].checked = !!state["new"];
+    form.elements.attention.checked = !!state.attention;
     if (form.elements.lanes) form.elements.lanes.checked = !!state.lanes;
     if (form.elements.sort) {
       form.elements.sort.value = state.sort;
@@ -138,6 +143,7 @@
   function bindFilters(form, render) {
     var state = readState(location.search);
     var typing = false;
+    attentionStatuses = (form.elements.attention.getAttribute("data-statuses") || "").split(",");
 
     function commit(next, how) {
       var query = queryOf(next);
@@ -185,7 +191,9 @@
   function matcher(state) {
     var words = state.q.toLowerCase().split(/\s+/).filter(Boolean);
     var onlyNew = !!state["new"];
+    var attention = !!state.attention;
     return function (r) {
+      if (attention && !r.stale && attentionStatuses.indexOf(r.status) === -1) return false;
       if (state.current && r.current !== state.current) return false;
       if (state.next && r.next !== state.next) return false;
       if (state.flow && r.flow !== state.flow) return false;

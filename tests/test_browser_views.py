@@ -361,6 +361,27 @@ def test_the_rest_of_needs_attention_is_one_link_to_exactly_those_tasks(browser,
     page.context.close()
 
 
+def test_unknown_filter_values_in_a_link_are_left_out_and_said(sites, page):
+    page.goto(url(sites["en"], "tasks/index.html") + "?current=nobody&status=done,review&q=")
+    expect(page.locator("[data-shown]")).to_have_text("2 of 12")
+    notice = page.locator("[data-filter-notice]")
+    expect(notice).to_be_visible()
+    expect(notice.locator("[data-dropped]")).to_have_text("status=done, current=nobody")
+    assert page.url.endswith("tasks/index.html?status=review")
+    page.click("[data-reset]")
+    expect(notice).to_be_hidden()
+    expect(page.locator("[data-shown]")).to_have_text("12 of 12")
+    page.goto(url(sites["en"], "board.html") + "?status=done&lanes=x")
+    expect(page.locator(".board > .column")).to_have_count(8)
+    expect(page.locator("[data-filter-notice] [data-dropped]")).to_have_text(
+        "status=done, lanes=x")
+    page.click("[data-filter-notice] [data-dismiss]")
+    expect(page.locator("[data-filter-notice]")).to_be_hidden()
+    page.goto(url(sites["en"], "tasks/index.html") + "?status=review&sort=updated&order=desc")
+    expect(page.locator("[data-filter-notice]")).to_be_hidden()
+    assert page.errors == []
+
+
 # -- the board ------------------------------------------------------------------------------
 
 

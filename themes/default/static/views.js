@@ -139,11 +139,55 @@
     }
   }
 
+  /**
+   * *state* without the values this form does not offer (an old link, a renamed role):
+   * they would hide every task while the form shows "All". Returns what it dropped.
+   */
+  function dropUnknown(form, state) {
+    var dropped = [];
+    function offered(name, value) {
+      var field = form.elements[name];
+      if (!field) return false;
+      if (field.tagName === "SELECT") {
+        return Array.prototype.some.call(field.options, function (o) { return o.value === value; });
+      }
+      return field.value === value;
+    }
+    state.status = state.status.filter(function (value) {
+      var known = Array.prototype.some.call(form.querySelectorAll("input[name=status]"),
+        function (box) { return box.value === value; });
+      if (!known) dropped.push("status=" + value);
+      return known;
+    });
+    ["current", "next", "flow", "new", "attention", "lanes", "sort", "order"].forEach(
+      function (name) {
+        // A choice another page makes (the list's sort, the board's lanes) is left alone.
+        var elsewhere = (name === "lanes" || name === "sort" || name === "order") &&
+          !form.elements[name];
+        if (!state[name] || elsewhere || offered(name, state[name])) return;
+        dropped.push(name + "=" + state[name]);
+        state[name] = "";
+      });
+    return dropped;
+  }
+
   /** Wire a filter form to *render(state)*; returns a function to change the state in code. */
   function bindFilters(form, render) {
-    var state = readState(location.search);
+    var notice = form.querySelector("[data-filter-notice]");
+    var state = null;
     var typing = false;
     attentionStatuses = (form.elements.attention.getAttribute("data-statuses") || "").split(",");
+
+    function fromUrl() {
+      var next = readState(location.search);
+      var dropped = dropUnknown(form, next);
+      notice.hidden = !dropped.length;
+      setText(notice.querySelector("[data-dropped]"), dropped.join(", "));
+      if (dropped.length) {
+        history.replaceState(null, "", location.pathname + queryOf(next) + location.hash);
+      }
+      return next;
+    }
 
     function commit(next, how) {
       var query = queryOf(next);
@@ -165,7 +209,11 @@
       typing = false;
       commit(stateFromForm(form, state), "push");
     });
+    notice.querySelector("[data-dismiss]").addEventListener("click", function () {
+      notice.hidden = true;
+    });
     form.querySelector("[data-reset]").addEventListener("click", function () {
+      notice.hidden = true;
       var keep = { sort: state.sort, order: state.order, lanes: state.lanes };
       var next = readState("");
       Object.assign(next, keep);
@@ -173,11 +221,12 @@
       commit(next, "push");
     });
     window.addEventListener("popstate", function () {
-      state = readState(location.search);
+      state = fromUrl();
       typing = false;
       formFromState(form, state);
       render(state);
     });
+    state = fromUrl();
     formFromState(form, state);
     render(state);
     return function (changes) {

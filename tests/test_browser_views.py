@@ -689,6 +689,54 @@ def test_search_from_disk_says_it_needs_http_and_offers_titles(sites, page):
     assert page.errors == []
 
 
+LINE_BOXES = """(node) => {
+  var range = document.createRange();
+  range.selectNodeContents(node);
+  var tops = new Set(Array.from(range.getClientRects(), r => Math.round(r.top)));
+  return tops.size;
+}"""
+
+CHECKBOXES = """() => {
+  function rgb(text) { return (text.match(/[\\d.]+/g) || []).map(Number); }
+  function lum(c) {
+    var v = c.slice(0, 3).map(
+      x => (x /= 255) <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+  }
+  function ratio(a, b) {
+    var x = lum(rgb(a)), y = lum(rgb(b));
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+  }
+  var page = getComputedStyle(document.body).backgroundColor;
+  return Array.from(document.querySelectorAll(".task-list-item-checkbox"), box => {
+    var style = getComputedStyle(box);
+    var edge = box.checked ? style.backgroundColor : style.borderTopColor;
+    return [box.getAttribute("aria-label"), box.checked, ratio(edge, page) >= 3];
+  });
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_ids_front_matter_and_checklists_read_as_written(browser, tmp_path, scheme):
+    long_id = "task_20261005_093012_3fa81c2e"
+    files = {f"ai/tasks/{long_id}.md": task_text(
+        long_id, "Bootstrap the ledger-api service skeleton with a long title", "review",
+        "debugger", "manager", "ai/tasker.md", "2025-03-05 10:00", "Text.")}
+    out = tmp_path / "out"
+    build(write_tree(tmp_path / "src", files), out)
+    page = new_page(browser, viewport=DESKTOP, color_scheme=scheme)
+    page.goto(url(out, "tasks/index.html"))
+    assert page.locator("tbody td.col-id").evaluate(LINE_BOXES) == 1
+    page.goto(url(out, f"tasks/{long_id}.html"))
+    page.click("details.raw summary")
+    raw = page.locator("details.raw pre code")
+    assert raw.evaluate(LINE_BOXES) == raw.text_content().count("\n") + 1
+    assert page.evaluate(CHECKBOXES) == [
+        ["Read the docs", True, True], ["Decide the layout", False, True],
+        ["Layout", True, True], ["Stages", True, True]]
+    page.context.close()
+
+
 # -- docs -----------------------------------------------------------------------------------------
 
 DOC_LAYOUT = """() => {

@@ -424,6 +424,15 @@
     document.addEventListener("taskmon:rendered", function () { boxes.forEach(update); });
   }
 
+  /** Checklist boxes in task and doc bodies are named by their item's text. */
+  function labelChecklists() {
+    document.querySelectorAll(".task-list-item-checkbox:not([aria-label])").forEach(function (box) {
+      var item = box.closest("li").cloneNode(true);
+      item.querySelectorAll("ul, ol").forEach(function (list) { list.remove(); });
+      box.setAttribute("aria-label", item.textContent.trim());
+    });
+  }
+
   function markCurrentDoc() {
     var layout = document.querySelector("[data-doc-url]");
     if (!layout) return;
@@ -441,6 +450,7 @@
   showBuildTime();
   markCurrentDoc();
   setupScrollHints();
+  labelChecklists();
   setupTheme();
   setupKeyboard();
   setupSearch();

@@ -592,6 +592,24 @@ def test_the_dashboard_marks_each_changed_task_once_per_section(browser, tmp_pat
     page.context.close()
 
 
+def test_dashboard_counts_fit_one_row_and_the_build_time_shows_once(browser, tmp_path):
+    files = source_files()
+    files["ai/tasks/t99.md"] = "---\ntask_id: t99\ntitle: Odd\nstatus: someday\n---\n"
+    out = tmp_path / "out"
+    build(write_tree(tmp_path / "src", files), out)
+    for javascript in (True, False):
+        page = new_page(browser, viewport=DESKTOP, java_script_enabled=javascript)
+        page.goto(url(out, "index.html"))
+        cards = page.locator(".count-card")
+        expect(cards).to_have_count(9)              # eight statuses and "unknown"; no total card
+        tops = {round(box["y"]) for box in (c.bounding_box() for c in cards.all())}
+        assert len(tops) == 1, tops
+        expect(page.locator("#counts-h a")).to_have_text("all 13 →")
+        expect(page.get_by_text(re.compile(r"^Built"))).to_have_count(1)
+        expect(page.locator("footer [data-built-at]")).to_have_text(re.compile(r"^\d{4}-"))
+        page.context.close()
+
+
 # -- language, theme, search ------------------------------------------------------------------
 
 

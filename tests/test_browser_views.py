@@ -631,18 +631,30 @@ def test_dark_mode_follows_the_os_and_the_toggle_is_remembered(sites, browser):
     page.goto(url(sites["en"], "index.html"))
     toggle = page.locator("[data-theme-toggle]")
     background = "getComputedStyle(document.body).backgroundColor"
-    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(toggle).to_have_attribute("data-mode", "auto")
+    expect(toggle).to_have_attribute("aria-label", "Theme: as the system. Press for light.")
     dark = page.evaluate(background)
     toggle.click()
-    expect(toggle).to_have_attribute("aria-pressed", "false")
+    expect(toggle).to_have_attribute("data-mode", "light")
     light = page.evaluate(background)
     assert light != dark
     page.goto(url(sites["en"], "board.html"))
     assert page.evaluate(background) == light
     expect(page.locator("html")).to_have_class(re.compile(r"\blight\b"))
     toggle.click()
+    expect(toggle).to_have_attribute("data-mode", "dark")
     page.reload()
     assert page.evaluate(background) == dark
+    # The third press goes back to following the system, which it then does.
+    toggle.click()
+    expect(toggle).to_have_attribute("data-mode", "auto")
+    assert page.evaluate("localStorage.getItem('taskmon:theme')") is None
+    page.emulate_media(color_scheme="light")
+    assert page.evaluate(background) == light
+    page.reload()
+    expect(toggle).to_have_attribute("data-mode", "auto")
+    assert page.evaluate(background) == light
+    expect(toggle).to_have_attribute("aria-label", "Theme: as the system. Press for dark.")
     page.context.close()
 
 

@@ -144,25 +144,43 @@
 
   // -- theme ----------------------------------------------------------------------
 
+  // Three modes: "auto" follows the system (nothing stored), "dark" and "light" are
+  // remembered. A press goes from auto to the other scheme, then to the system's, then
+  // back to auto, so every press but the last changes what is seen.
   function setupTheme() {
     var button = document.querySelector("[data-theme-toggle]");
     var html = document.documentElement;
     var media = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
     if (!button) return;
-    function isDark() {
-      return html.classList.contains("dark") ||
-        (!html.classList.contains("light") && !!media && media.matches);
+    function mode() {
+      return html.classList.contains("dark") ? "dark" :
+        html.classList.contains("light") ? "light" : "auto";
+    }
+    function following(current) {
+      var system = media && media.matches ? "dark" : "light";
+      var other = system === "dark" ? "light" : "dark";
+      return current === "auto" ? other : current === other ? system : "auto";
+    }
+    function name(which) {
+      if (which === "auto") return button.getAttribute("data-auto");
+      return which === "dark" ? t("theme_dark") : t("theme_light");
     }
     function show() {
-      var dark = isDark();
-      button.setAttribute("aria-pressed", dark ? "true" : "false");
-      button.title = dark ? t("theme_light") : t("theme_dark");
+      var current = mode();
+      var text = button.getAttribute("data-label").replace("{mode}", name(current))
+        .replace("{next}", name(following(current)));
+      button.setAttribute("data-mode", current);
+      button.setAttribute("aria-label", text);
+      button.title = text;
     }
     button.addEventListener("click", function () {
-      var next = isDark() ? "light" : "dark";
+      var next = following(mode());
       html.classList.remove("dark", "light");
-      html.classList.add(next);
-      try { localStorage.setItem("taskmon:theme", next); } catch (e) { /* not remembered */ }
+      if (next !== "auto") html.classList.add(next);
+      try {
+        if (next === "auto") localStorage.removeItem("taskmon:theme");
+        else localStorage.setItem("taskmon:theme", next);
+      } catch (e) { /* not remembered */ }
       show();
     });
     if (media && media.addEventListener) media.addEventListener("change", show);

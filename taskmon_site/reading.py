@@ -174,6 +174,7 @@ class Reader:
         page.mentions = mentions(body)
         env: dict[str, Any] = {RESOLVER: make_resolver(page, self.urls, self.config)}
         tokens = self.markdown.parse(body, env)
+        _drop_cjk_softbreaks(tokens)
         heads = headings(tokens)
         page.html = self.markdown.render(tokens, env)
         return tokens, heads
@@ -320,6 +321,17 @@ def _plain_text(tokens: list[Token]) -> str:
 def _join_cjk_breaks(text: str) -> str:
     """Drop line breaks that only wrap Chinese (or Japanese) text: "数据\\n清洗" → "数据清洗"."""
     return _CJK_BREAK.sub("", text)
+
+
+def _drop_cjk_softbreaks(tokens: list[Token]) -> None:
+    """Render a soft line break between two Chinese characters as nothing, not a space."""
+    for token in tokens:
+        words = [c for c in token.children or []
+                 if c.type == "softbreak" or (c.type in ("text", "code_inline") and c.content)]
+        for before, softbreak, after in zip(words, words[1:], words[2:]):
+            if (softbreak.type == "softbreak" and before.type == after.type == "text"
+                    and _CJK_BREAK.search(before.content[-1:] + "\n" + after.content[:1])):
+                softbreak.type, softbreak.content = "text", ""
 
 
 def _first_sentence(text: str, limit: int = 160) -> str:

@@ -186,6 +186,8 @@ def test_a_chinese_phrase_wrapped_across_source_lines_is_found(sites, page):
     page.goto(url(sites["en"], "tasks/index.html") + "?q=每月导出")
     assert shown_ids(page) == ["t11"]
     expect(page.locator("tr[data-task-id=t11] .summary")).to_have_text("财务团队每月导出交易明细。")
+    page.goto(url(sites["en"], "tasks/t11.html"))     # no stray space where the line wrapped
+    expect(page.locator(".markdown-body p").first).to_have_text("财务团队每月导出交易明细。")
 
 
 def test_sorting_by_any_column(sites, page):

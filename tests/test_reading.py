@@ -325,3 +325,7 @@ def test_soft_line_breaks_between_chinese_characters_add_no_space(build_site):
         "never leave postings without their key."]
     data_js = (builder.output_dir / "assets/data.js").read_text(encoding="utf-8")
     assert "需要把表格数据清洗成统一格式的 CSV，整理科目和分录（postings）。" in data_js
+    html = (builder.output_dir / task.url).read_text(encoding="utf-8")
+    assert ("<p>上线 ledger-api 前，需要把表格数据清洗成统一格式的 CSV，整理科目和分录（postings）。"
+            "English words\non two lines keep their space.</p>") in html
+    assert "<p>对比了三种建模方式，<strong>结论</strong>是两表结构最适合。其余见下文。</p>" in html

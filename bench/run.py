@@ -22,6 +22,7 @@ from pathlib import Path
 import generate
 import report
 from measure import Measure, Output, inspect_output, repeat
+from preview import PreviewResult, measure_preview
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -52,6 +53,8 @@ class SizeResult:
     mkdocs_full_nav_output: Output | None = None
     load: tuple[float, float] = (0.0, 0.0)
     """1-minute load average before and after this size's builds."""
+    preview: PreviewResult | None = None
+    """Save → reload in the preview server, one task edited at a time."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -82,6 +85,8 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--taskmon", default=None,
                         help="command that runs our CLI (default: taskmon-site on PATH)")
     parser.add_argument("--write-doc", action="store_true", help="write docs/performance.md")
+    parser.add_argument("--edits", type=int, default=5,
+                        help="single-task edits timed in the preview server (0: none)")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.repeat = [200], args.repeat or 1
@@ -121,6 +126,11 @@ def bench_size(tasks: int, args: argparse.Namespace, taskmon: list[str] | None) 
 
     load_before = os.getloadavg()[0]
     bench_ours(result, src, taskmon, args.timeout)
+    if taskmon is not None and args.edits:
+        _log(f"   taskmon-site serve: {args.edits} edits")
+        env = dict(os.environ, XDG_CACHE_HOME=str(WORK / f"xdg-cache-{tasks}-serve"))
+        result.preview = measure_preview(taskmon, src, args.edits,
+                                         WORK / "logs" / f"{tasks}-preview.log", env)
     bench_hugo(result, hugo_site, args.timeout)
     bench_mkdocs(result, mkdocs_site, args.timeout)
     result.load = (load_before, os.getloadavg()[0])
@@ -152,6 +162,9 @@ def bench_ours(result: SizeResult, src: Path, taskmon: list[str] | None,
         for folder in (*caches, out):
             shutil.rmtree(folder, ignore_errors=True)
 
+    _log(f"   taskmon-site: cold without search x{result.repeat}")
+    result.ours["cold-no-search"] = repeat([*cmd, "--no-search"], ROOT, logs / "cold-no-search",
+                                           result.repeat, timeout, clean, env=env)
     _log(f"   taskmon-site: cold x{result.repeat}")
     cold = repeat(cmd, ROOT, logs / "cold", result.repeat, timeout, clean, env=env)
     result.ours["cold"] = cold

@@ -1,22 +1,22 @@
 """The build pipeline: discover → read → index → render → write.
 
-:class:`SiteBuilder` keeps what it read, so :meth:`SiteBuilder.rebuild` can
-re-read only the changed files and re-render only the pages that depend on
-them (the preview server uses this on every save).
+:class:`SiteBuilder` remembers what it read and wrote — in memory and, between
+runs, in the build state (:mod:`taskmon_site.state`) — so a build reads only
+the files that changed and renders only the pages whose inputs changed. The
+preview server calls :meth:`SiteBuilder.rebuild` with the paths that changed.
+
+Reading and rendering single pages is most of the cost; with many pages to do
+it runs in worker processes (:mod:`taskmon_site.workers`), which hand full
+pages to each other through the page cache and send back only slim ones.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import json
 import logging
-import multiprocessing
 import os
-import re
+import tempfile
 import time
-import traceback
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -24,39 +24,31 @@ from typing import Callable, Iterable
 
 import jinja2
 
-from taskmon_site.cache import PageCache, content_hash, reading_key
+from taskmon_site.cache import PageCache, reading_key
 from taskmon_site.config import Config
-from taskmon_site.model import Doc, Page, Task
-from taskmon_site.reading import Reader
-from taskmon_site.render import Renderer
+from taskmon_site.globs import glob_match, static_prefix
 from taskmon_site.logs import REPEAT_LIMIT
-from taskmon_site.search import SEARCH_DIR, build_search_index
-from taskmon_site.site import Site, index_site
+from taskmon_site.model import Doc, Page, Task
+from taskmon_site.render import Fragments, Renderer, neighbours
+from taskmon_site.search import (BUNDLES_FILE, SEARCH_DIR, build_search_index,
+                                 shard_count)
+from taskmon_site.site import Site, index_site, stale_horizon
 from taskmon_site.source import Problem
+from taskmon_site.state import BuildState, Output, Source, state_file
 from taskmon_site.urls import doc_url, task_url
+from taskmon_site.workers import (Context, ReadResult, RenderJob, RenderResult,
+                                  TemplateFailure, Tools, Workers, output_digest, same_bytes,
+                                  template_error_message, write_atomically)
 
 log = logging.getLogger(__name__)
 
 MANIFEST = ".taskmon-manifest.json"
-#: Below this many files to read, worker processes cost more than they save.
+#: Below this many pages to read or render, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 200
 
 
 class BuildError(Exception):
-    """A build that could not finish (a broken theme template); nothing was written."""
-
-
-def template_error_message(exc: jinja2.TemplateError) -> str:
-    """The error with the template file and line it happened in."""
-    filename = getattr(exc, "filename", None)
-    lineno = getattr(exc, "lineno", None)
-    if filename is None:
-        for frame, line in traceback.walk_tb(exc.__traceback__):
-            name = frame.f_code.co_filename
-            if name.endswith((".html", ".htm", ".xml", ".js", ".txt")):
-                filename, lineno = name, line
-    where = f"{filename}:{lineno}: " if filename else ""
-    return f"template error: {where}{exc.message or exc}"
+    """A build that could not finish (a broken theme template)."""
 
 
 @dataclass
@@ -71,12 +63,18 @@ class BuildReport:
     seconds: float = 0.0
     changed: list[str] = field(default_factory=list)
     full: bool = True
+    #: Nothing had changed since the last build: nothing was read or written.
+    up_to_date: bool = False
+    #: Source files read (the rest came from the build state).
+    read: int = 0
 
     def summary(self) -> str:
+        counts = f"{self.tasks} tasks, {self.docs} docs, {self.problems} problems"
+        if self.up_to_date:
+            return f"Up to date: {counts}; nothing changed, checked in {self.seconds:.2f} s"
         kind = "Built" if self.full else "Rebuilt"
         return (f"{kind} {self.pages_rendered} pages ({self.pages_written} written): "
-                f"{self.tasks} tasks, {self.docs} docs, {self.problems} problems "
-                f"in {self.seconds:.2f} s")
+                f"{counts} in {self.seconds:.2f} s")
 
 
 def build_time() -> datetime:
@@ -87,148 +85,217 @@ def build_time() -> datetime:
     return datetime.now(timezone.utc)
 
 
+@dataclass(slots=True)
+class Found:
+    """A source file found by the globs, with its page URL and stat."""
+
+    kind: str
+    url: str
+    mtime_ns: int
+    size: int
+
+
 class SiteBuilder:
-    """Builds one site and remembers it for incremental rebuilds."""
+    """Builds one site into one folder and remembers it for the next build."""
 
     def __init__(self, config: Config, output_dir: Path | None = None,
                  reload_config: Callable[[], Config] | None = None) -> None:
         self.config = config
         self.output_dir = (output_dir or config.output_dir).resolve()
         self.reload_config = reload_config
+        #: Slim pages by src_uri: what the index pages need.
         self.tasks: dict[str, Task] = {}
         self.docs: dict[str, Doc] = {}
+        #: Every source as last read, with its tasks.json entry and fragments.
+        self.sources: dict[str, Source] = {}
+        #: Every file written, with the key of its inputs and the hash of its bytes.
+        self.outputs: dict[str, Output] = {}
         self.site: Site | None = None
-        self._written: dict[str, str] = {}
-        self._taken: set[str] = set()
+        self._found: dict[str, Found] = {}
+        self._scratch: tempfile.TemporaryDirectory | None = None
         self._setup()
 
     def _setup(self) -> None:
         self.urls: dict[str, str] = {}
-        self.reader = Reader(self.config, self.urls)
         self.renderer = Renderer(self.config)
-        folder = self.config.cache_dir
-        self.cache = PageCache(folder, reading_key(self.config))
+        cache_dir = self.config.cache_dir
+        if cache_dir is None:
+            # Worker processes still need a place to hand pages to each other.
+            self._scratch = tempfile.TemporaryDirectory(prefix="taskmon-pages-")
+        self._cache_root = cache_dir or Path(self._scratch.name)  # type: ignore[union-attr]
+        self.cache = PageCache(self._cache_root, reading_key(self.config))
+        path = state_file(cache_dir, self.output_dir) if cache_dir else None
+        self.state = BuildState(path, f"{self.cache.key}:{self.output_dir}")
+        self.sources, self.outputs, self._loaded = {}, {}, False
+        self._reader = None
+        #: URLs of pages written or removed since the search index was updated
+        #: ("*": all of them).
+        self.search_pending: set[str] = {"*"}
+        #: Page and fragment keys by src_uri, with the inputs they were made from.
+        self._keys: dict = {}
+        #: Sources and outputs changed since the state was last saved.
+        self._dirty: set[str] = set()
+        self._dirty_outputs: set[str] = set()
+        self._restat: set[str] = set()
 
-    # -- the pipeline -------------------------------------------------------
+    @property
+    def reader(self):
+        """The Markdown reader, made on first use (an up-to-date build needs none)."""
+        if self._reader is None:
+            from taskmon_site.reading import Reader
+
+            self._reader = Reader(self.config, self.urls)
+        return self._reader
+
+    # -- the pipeline -------------------------------------------------------------
 
     def build(self) -> BuildReport:
-        """Read every source file and write the whole site."""
+        """Bring the whole output folder up to date with the source tree."""
         started = time.perf_counter()
         log.info("Building site from %s", self.config.source_dir)
 
-        # Discover: every task and doc, with its page URL, before reading any.
-        self.tasks, self.docs = self._discover()
-        log.debug("Found %d tasks and %d docs", len(self.tasks), len(self.docs))
+        # Discover: every task and doc with its page URL and stat, before reading any.
+        found = self._scan()
+        log.debug("Found %d source files", len(found))
 
-        # Read: front matter, sections, work logs; Markdown rendered to HTML.
-        self._read_all(list(self._pages()))
+        # Nothing changed since the last build (of an earlier run): done.
+        if not self._loaded and self._up_to_date(found):
+            return self._report_up_to_date(started)
+        self._load_state()
+        to_read = self._changed(found)
+        if not to_read and self._restat and self._up_to_date(found, self.sources):
+            self.state.save({u: self.sources[u] for u in self._restat}, (), {}, (), {})
+            self._restat = set()
+            return self._report_up_to_date(started)
 
-        # Index, render and write.
-        report = self._finish(list(self._pages()), started, full=True)
+        # Read what changed, index, render what is out of date, write what differs.
+        report = self._update(found, to_read, started, full=True)
         log.info(report.summary())
         return report
 
     def rebuild(self, changed: Iterable[Path]) -> BuildReport:
-        """Re-read the changed files and re-render the pages that depend on them."""
+        """Bring the site up to date after *changed* paths were edited, added or removed."""
         started = time.perf_counter()
         changed = {Path(p).resolve() for p in changed}
         if self._needs_full_build(changed):
             if self.config.config_file in changed and self.reload_config:
                 self.config = self.reload_config()
-            # A new renderer: the theme (and so every page's key) may have changed.
+            self.state.close()
             self._setup()
             report = self.build()
+            if self.site is None:  # up to date: nothing was loaded, but the next edit needs it
+                self._load_state()
+                self.site = index_site(self.config, self.tasks, self.docs, build_time())
             report.changed = sorted(str(p) for p in changed)
             return report
 
-        before = set(self.tasks) | set(self.docs)
-        if not self._discover_changes(changed):
-            self.tasks, self.docs = self._discover(keep=True)
-        after = set(self.tasks) | set(self.docs)
-        to_read = ({self._src_uri(p) for p in changed} & after) | (after - before)
-        for src_uri in (after - before) | (before - after):
-            to_read |= self._mentioning(src_uri)
-        self._read_all([self._page(u) for u in sorted(to_read)], use_cache=False)
-
-        report = self._finish([self._page(u) for u in to_read], started, full=False)
+        found = self._found_after(changed)
+        to_read = self._changed(found, check={self._src_uri(p) for p in changed})
+        report = self._update(found, to_read, started, full=False)
         report.changed = sorted(self._src_uri(p) for p in changed)
         return report
 
-    def _finish(self, read: list[Page], started: float, full: bool) -> BuildReport:
-        # Index: counts, role × status matrix, backlinks, duplicates, problems.
-        self.site = index_site(self.config, self.tasks, self.docs, build_time())
-
-        # Render: the pages whose inputs changed since they were last written.
-        if not self.renderer.page_keys:
-            self.renderer.page_keys = self._read_manifest()
+    def _update(self, found: dict[str, Found], to_read: set[str], started: float,
+                full: bool) -> BuildReport:
+        built_at = build_time()
+        removed = set(self.sources) - set(found)
+        self._apply_discovery(found, removed)
+        to_read |= self._links_changed(removed | (set(found) - set(self.sources)))
+        workers = self._workers(built_at)
         try:
-            pages = self.renderer.render_site(self.site, full, self._exists)
+            # Read: front matter, sections, work logs; Markdown rendered to HTML.
+            read = workers.read([self._shell(u) for u in sorted(to_read)])
+            self._take(read)
+
+            # Index: counts, role × status matrix, backlinks, duplicates, problems.
+            self.site = site = index_site(self.config, self.tasks, self.docs, built_at)
+
+            # Render and write the task and doc pages whose inputs changed.
+            rendered = workers.render(self._render_jobs(site))
         except jinja2.TemplateError as exc:
             raise BuildError(template_error_message(exc)) from exc
+        except TemplateFailure as exc:
+            raise BuildError(str(exc)) from exc
+        finally:
+            workers.close()
+        written = [r.url for r in rendered if r.written]
+        self._take_rendered(rendered)
 
-        # Write: only what changed on disk; remove pages whose source is gone.
-        written = self._write(pages)
+        # The index pages and data files; static files on full builds.
+        try:
+            self._refresh_fragments(site)
+            index_written = self._write_indexes(site)
+        except jinja2.TemplateError as exc:
+            raise BuildError(template_error_message(exc)) from exc
+        static = self.renderer.static_files() if full else {}
+        index_written += self._write_files(static.items())
+        gone = self._remove_stale(site)
         self._log_problems()
 
-        # Search: index the written pages when any task or doc page changed.
-        if full and self.config.search and self._search_outdated(written):
-            build_search_index(self.site, self.output_dir)
-        return BuildReport(len(written), len(pages), len(self.tasks), len(self.docs),
-                           len(self.site.problems), time.perf_counter() - started, [], full)
+        # Search: index again the bundles of pages written or removed (the preview
+        # server does it after the reload, with update_search).
+        if self.config.search:
+            self.search_pending.update(written, gone)
+            if full:
+                self.update_search(save=False)
 
-    def _search_outdated(self, written: list[str]) -> bool:
-        pages = {p.url for p in self._pages()}
-        return any(url in pages for url in written) or not (
-            self.output_dir / SEARCH_DIR).is_dir()
+        self._save_state(read, rendered, removed, gone, built_at)
+        made = len(rendered) + len(self.renderer.index_urls()) + len(static)
+        return BuildReport(len(written) + len(index_written), made, len(self.tasks),
+                           len(self.docs), len(site.problems), time.perf_counter() - started,
+                           [], full, read=len(read))
 
-    # -- reading without building (for the task commands) ----------------------
+    # -- discovery ----------------------------------------------------------------
 
-    def discover(self) -> dict[str, Task]:
-        """Find every task and doc (unread shells); returns the tasks by src_uri."""
-        self.tasks, self.docs = self._discover()
-        return self.tasks
+    def _scan(self) -> dict[str, Found]:
+        """Every source file the globs select, by src_uri, in URL-giving order."""
+        tasks = self._glob(self.config.tasks)
+        docs = self._glob(self.config.docs)
+        taken: set[str] = set()
+        found = {}
+        for src_uri in sorted(tasks):
+            st = tasks[src_uri]
+            found[src_uri] = Found("task", task_url(src_uri, taken), st.st_mtime_ns, st.st_size)
+        for src_uri in sorted(docs.keys() - tasks.keys()):
+            st = docs[src_uri]
+            found[src_uri] = Found("doc", doc_url(src_uri, taken), st.st_mtime_ns, st.st_size)
+        return found
 
-    def read_pages(self, pages: list[Page]) -> list[Page]:
-        """Read *pages* (found by :meth:`discover`), from the cache where valid."""
-        self._read_all(pages)
-        return [self._page(p.src_uri) for p in pages]
-
-    # -- discovery ------------------------------------------------------------
-
-    def _discover(self, keep: bool = False) -> tuple[dict[str, Task], dict[str, Doc]]:
+    def _glob(self, patterns: list[str]) -> dict[str, os.stat_result]:
         source = self.config.source_dir
-        task_uris = self._glob(self.config.tasks)
-        doc_uris = self._glob(self.config.docs) - task_uris
-        self._taken = taken = set()
-        tasks, docs = {}, {}
-        for src_uri in sorted(task_uris):
-            old = self.tasks.get(src_uri) if keep else None
-            url = task_url(src_uri, taken)
-            tasks[src_uri] = old if old and old.url == url else Task(
-                src_uri, source / src_uri, url)
-        for src_uri in sorted(doc_uris):
-            old = self.docs.get(src_uri) if keep else None
-            url = doc_url(src_uri, taken)
-            docs[src_uri] = old if old and old.url == url else Doc(src_uri, source / src_uri, url)
-        return tasks, docs
+        found = {}
+        for pattern in patterns:
+            for path in source.glob(pattern):
+                rel = path.relative_to(source)
+                if self._excluded(path, rel):
+                    continue
+                try:
+                    st = path.stat()
+                except OSError:
+                    continue
+                if path.is_file():
+                    found[rel.as_posix()] = st
+        return found
 
-    def _discover_changes(self, changed: set[Path]) -> bool:
-        """Add and drop single changed files without scanning the tree.
-
-        False when that is not enough (a folder changed) and the caller must
-        discover everything again.
-        """
-        known = set(self.tasks) | set(self.docs)
-        for path in changed:
-            src_uri = self._src_uri(path)
-            if path.is_dir() or any(u.startswith(src_uri + "/") for u in known):
-                return False
-            kind = self._kind(path) if path.is_file() else None
+    def _found_after(self, changed: set[Path]) -> dict[str, Found]:
+        """The sources after *changed* paths changed, without a scan when none is needed."""
+        if any(p.is_dir() or self._is_folder_of_known(p) for p in changed):
+            return self._scan()
+        kinds = {self._src_uri(p): self._kind(p) if p.is_file() else None for p in changed}
+        if any(kind is not None and uri not in self._found for uri, kind in kinds.items()):
+            return self._scan()  # a new file: URLs are given in order, so give them again
+        found = dict(self._found)
+        for uri, kind in kinds.items():
             if kind is None:
-                self._forget(src_uri)
-            elif src_uri not in known:
-                self._add(src_uri, kind)
-        return True
+                found.pop(uri, None)
+            elif uri in found:
+                st = (self.config.source_dir / uri).stat()
+                found[uri] = Found(kind, found[uri].url, st.st_mtime_ns, st.st_size)
+        return found
+
+    def _is_folder_of_known(self, path: Path) -> bool:
+        prefix = self._src_uri(path) + "/"
+        return any(u.startswith(prefix) for u in self._found)
 
     def _kind(self, path: Path) -> str | None:
         """"task", "doc" or None: what the globs make of a file."""
@@ -244,130 +311,323 @@ class SiteBuilder:
             return "doc"
         return None
 
-    def _add(self, src_uri: str, kind: str) -> None:
-        path = self.config.source_dir / src_uri
-        if kind == "task":
-            self.tasks[src_uri] = Task(src_uri, path, task_url(src_uri, self._taken))
-        else:
-            self.docs[src_uri] = Doc(src_uri, path, doc_url(src_uri, self._taken))
-
-    def _forget(self, src_uri: str) -> None:
-        page = self.tasks.pop(src_uri, None) or self.docs.pop(src_uri, None)
-        if page is not None:
-            self._taken.discard(page.url.casefold())
-
-    def _glob(self, patterns: list[str]) -> set[str]:
-        source = self.config.source_dir
-        found = set()
-        for pattern in patterns:
-            for path in source.glob(pattern):
-                rel = path.relative_to(source)
-                if path.is_file() and not self._excluded(path, rel):
-                    found.add(rel.as_posix())
-        return found
-
     def _excluded(self, path: Path, rel: Path) -> bool:
         if any(part.startswith(".") for part in rel.parts):
             return True
         return self.output_dir == path or self.output_dir in path.parents
 
-    # -- reading ----------------------------------------------------------------
-
-    def _read_all(self, pages: list[Page], use_cache: bool = True) -> None:
-        """Read *pages*: from the cache when still valid, else in worker processes."""
+    def _apply_discovery(self, found: dict[str, Found], removed: set[str]) -> None:
+        """Take the new file list: URL map, shells for new files, nothing of gone ones."""
+        self._found = found
+        for src_uri in removed:
+            self.sources.pop(src_uri, None)
+            self.tasks.pop(src_uri, None)
+            self.docs.pop(src_uri, None)
         self.urls.clear()
-        self.urls.update({u: p.url for u, p in [*self.tasks.items(), *self.docs.items()]})
-        todo: list[tuple[Page, str]] = []
-        for page in pages:
-            digest = _file_hash(page.abs_src_path)
-            cached = self.cache.get(page.src_uri, digest, self.urls) if use_cache else None
-            if cached is not None:
-                cached.digest = digest
-                self._replace(cached)
-            else:
-                todo.append((page, digest))
-        if use_cache and pages:
-            log.debug("Cache: %d hits, %d to read", len(pages) - len(todo), len(todo))
+        self.urls.update({u: f.url for u, f in found.items()})
+        for src_uri, page in [*self.tasks.items(), *self.docs.items()]:
+            page.url = found[src_uri].url
 
-        if len(todo) >= PARALLEL_THRESHOLD and _cpus() > 1:
-            done = read_in_workers(self.config, self.urls, [p for p, _ in todo])
-        else:
-            done = [self.reader.read(page) for page, _ in todo]
-        for page, (_, digest) in zip(done, todo):
-            page.digest = digest
-            self._replace(page)
-            self.cache.put(page, digest, page.lookups)
+    def _shell(self, src_uri: str) -> Page:
+        """An unread page for *src_uri*, to be read."""
+        found = self._found[src_uri]
+        kind = Task if found.kind == "task" else Doc
+        return kind(src_uri, self.config.source_dir / src_uri, found.url)
 
-    def _replace(self, page: Page) -> None:
-        """Put a page read elsewhere (cache, worker) in place of its shell."""
-        pages = self.tasks if isinstance(page, Task) else self.docs
-        shell = pages[page.src_uri]
-        page.abs_src_path, page.url = shell.abs_src_path, shell.url
-        pages[page.src_uri] = page
+    # -- what changed ---------------------------------------------------------------
 
-    def _mentioning(self, src_uri: str) -> set[str]:
-        """Pages whose text names the file *src_uri* (their links may now resolve)."""
-        name = src_uri.rsplit("/", 1)[-1].casefold()
-        return {p.src_uri for p in self._pages() if name in p.mentions}
+    def _changed(self, found: dict[str, Found], check: set[str] | None = None) -> set[str]:
+        """Sources to read again: new ones, and those whose bytes changed.
 
-    # -- writing ----------------------------------------------------------------
-
-    def _exists(self, url: str) -> bool:
-        return (self.output_dir / url).is_file()
-
-    def _write(self, pages: dict[str, str | bytes]) -> list[str]:
-        """Write what differs from the output folder; returns the URLs written."""
-        out = self.output_dir
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for url, content in pages.items():
-            data = content.encode("utf-8") if isinstance(content, str) else content
-            digest = hashlib.blake2b(data, digest_size=16).hexdigest()
-            target = out / url
-            if self._written.get(url) == digest and target.exists():
+        A file whose size and modification time are as stored is not opened; one
+        whose bytes hash as stored only gets its new stat recorded. *check*
+        limits the comparison to those src_uris (and new files).
+        """
+        changed = set()
+        for src_uri, now in found.items():
+            if check is not None and src_uri not in check and src_uri in self.sources:
                 continue
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if not (target.exists() and target.read_bytes() == data):
-                _write_atomically(target, data)
+            old = self.sources.get(src_uri)
+            if old is None or old.kind != now.kind or old.page.url != now.url:
+                changed.add(src_uri)
+            elif (old.mtime_ns, old.size) != (now.mtime_ns, now.size):
+                if _file_digest(self.config.source_dir / src_uri) == old.digest:
+                    old.mtime_ns, old.size = now.mtime_ns, now.size
+                    self._restat.add(src_uri)
+                else:
+                    changed.add(src_uri)
+        return changed
+
+    def _links_changed(self, added_or_removed: set[str]) -> set[str]:
+        """Pages whose links would now resolve differently (a target came, went or moved)."""
+        names = {u.rsplit("/", 1)[-1].casefold() for u in added_or_removed}
+        stale = set()
+        for src_uri, source in self.sources.items():
+            page = source.page
+            if names & page.mentions or any(
+                    self.urls.get(candidate) != url for candidate, url in page.lookups.items()):
+                stale.add(src_uri)
+        return stale
+
+    def _up_to_date(self, found: dict[str, Found],
+                    sources: dict[str, Source] | None = None) -> bool:
+        """Is the output folder exactly what a build now would write?
+
+        Files are compared by stat with the stored state, or with *sources*.
+        """
+        if sources is None:
+            stats = self.state.stats()
+        else:
+            stats = {u: (s.mtime_ns, s.size, s.digest) for u, s in sources.items()}
+        if not stats or stats.keys() != found.keys():
+            return False
+        if any((f.mtime_ns, f.size) != stats[u][:2] for u, f in found.items()):
+            return False
+        info = self.state.info("site") or {}
+        epoch = os.environ.get("SOURCE_DATE_EPOCH")
+        now = build_time().timestamp()
+        if (info.get("theme_key") != self.renderer.theme_key or info.get("search") !=
+                self.config.search or not now < info.get("horizon", 0) or
+                (epoch and info.get("built_at") != build_time())):
+            return False
+        if self.config.search and (self._search_missing() or self.state.info("search_pending")):
+            return False
+        return all((self.output_dir / url).is_file() for url in self.state.outputs())
+
+    def _report_up_to_date(self, started: float) -> BuildReport:
+        info = self.state.info("site")
+        self._log_problems(info["problems"])
+        report = BuildReport(0, 0, info["tasks"], info["docs"], len(info["problems"]),
+                             time.perf_counter() - started, up_to_date=True)
+        log.info(report.summary())
+        return report
+
+    def _load_state(self) -> None:
+        """The pages, fragments and outputs of the last build, once per builder."""
+        if self._loaded:
+            return
+        self._loaded = True
+        self.sources = self.state.sources()
+        self.outputs = self.state.outputs() if self.sources else {}
+        pending = self.state.info("search_pending") if self.sources else {"*"}
+        self.search_pending = set(pending) if pending is not None else {"*"}
+        for src_uri, source in self.sources.items():
+            pages = self.tasks if source.kind == "task" else self.docs
+            pages[src_uri] = source.page  # type: ignore[assignment]
+
+    # -- taking results in ------------------------------------------------------------
+
+    def _take(self, results: list[ReadResult]) -> None:
+        for r in results:
+            page = r.page
+            self.sources[page.src_uri] = Source(r.kind, r.mtime_ns, r.size, page.digest, page,
+                                                r.json, r.fragments)
+            pages = self.tasks if isinstance(page, Task) else self.docs
+            pages[page.src_uri] = page  # type: ignore[assignment]
+
+    def _take_rendered(self, results: list[RenderResult]) -> None:
+        for r in results:
+            self.outputs[r.url] = Output(r.key, r.digest)
+            if r.fragments is not None:
+                self.sources[r.src_uri].fragments = r.fragments
+
+    # -- rendering ----------------------------------------------------------------------
+
+    def _render_jobs(self, site: Site) -> list[RenderJob]:
+        """The task and doc pages whose inputs differ from those they were written with."""
+        jobs = []
+        exists = self._existing(site)
+        around = neighbours(site.tasks)
+        for task in site.tasks:
+            prev_task, next_task = around[task.src_uri]
+            key = self._page_key(task, (prev_task, next_task), self.renderer.task_key)
+            if self._out_of_date(task.url, key, exists):
+                wants = self._fragments_stale(task)
+                jobs.append(RenderJob(task, key, self._old_digest(task.url), prev_task,
+                                      next_task, fragments=wants))
+        nav_key, nav = self.renderer.doc_nav(site.docs)
+        for doc in site.docs:
+            key = self.renderer.doc_key(doc, nav_key)
+            if self._out_of_date(doc.url, key, exists):
+                jobs.append(RenderJob(doc, key, self._old_digest(doc.url), nav=nav))
+        return jobs
+
+    def _page_key(self, task: Task, around: tuple, make: Callable[..., str]) -> str:
+        """The task page's key, hashed again only when the task or its neighbours changed."""
+        inputs = (task.stale, *[(t.url, t.title) if t else None for t in around])
+        memo = self._keys.get(task.src_uri)
+        if memo is not None and memo[0] is task and memo[1] == inputs:
+            return memo[2]
+        key = make(task, *around)
+        self._keys[task.src_uri] = (task, inputs, key)
+        return key
+
+    def _existing(self, site: Site) -> set[str]:
+        """The task and doc page URLs present in the output folder (one listing per folder)."""
+        folders = {url.rpartition("/")[0] for url in self.urls.values()}
+        found = set()
+        for folder in folders:
+            try:
+                with os.scandir(self.output_dir / folder) as entries:
+                    found.update(f"{folder}/{e.name}" if folder else e.name for e in entries)
+            except OSError:
+                continue
+        return found
+
+    def _out_of_date(self, url: str, key: str, exists: set[str]) -> bool:
+        old = self.outputs.get(url)
+        return old is None or old.key != key or url not in exists
+
+    def _old_digest(self, url: str) -> str:
+        old = self.outputs.get(url)
+        return old.digest if old else ""
+
+    def _fragments_stale(self, task: Task) -> bool:
+        fragments = self.sources[task.src_uri].fragments
+        if fragments is None:
+            return True
+        memo = self._keys.get(("fragments", task.src_uri))
+        inputs = (task.stale, task.url)
+        if memo is not None and memo[0] is task and memo[1] == inputs:
+            key = memo[2]
+        else:
+            key = self.renderer.fragment_key(task)
+            self._keys[("fragments", task.src_uri)] = (task, inputs, key)
+        return fragments.key != key
+
+    def _refresh_fragments(self, site: Site) -> None:
+        """Render again the row, card and record of each task whose inputs changed."""
+        for task in site.tasks:
+            if self._fragments_stale(task):
+                self.sources[task.src_uri].fragments = self.renderer.fragments(task)
+                self._dirty.add(task.src_uri)
+
+    def fragments(self) -> dict[str, Fragments]:
+        return {u: s.fragments for u, s in self.sources.items() if s.fragments is not None}
+
+    # -- writing ----------------------------------------------------------------------
+
+
+    def _write_indexes(self, site: Site) -> list[str]:
+        bundles = shard_count(len(site.tasks) + len(site.docs)) if self.config.search else 0
+        pages = self.renderer.index_pages(site, self.fragments(),
+                                          lambda t: self.sources[t.src_uri].json, bundles)
+        return self._write_files((url, text.encode("utf-8") if isinstance(text, str) else text)
+                                 for url, text in pages)
+
+    def _write_files(self, files: Iterable[tuple[str, bytes | list[bytes]]]) -> list[str]:
+        """Write each file whose bytes differ from what is there; returns those URLs.
+
+        A file given in pieces (a list) changes with every build: it is written
+        as it comes, without comparing.
+        """
+        written = []
+        for url, data in files:
+            if isinstance(data, list):
+                write_atomically(self.output_dir / url, data)
+                self.outputs[url] = Output("", "")
+                self._dirty_outputs.add(url)
                 written.append(url)
-            self._written[url] = digest
-        self._remove_stale()
+                continue
+            digest = output_digest(data)
+            target = self.output_dir / url
+            old = self.outputs.get(url)
+            if old is not None and old.digest == digest and target.is_file():
+                continue
+            if old is not None or not same_bytes(target, data):
+                write_atomically(target, data)
+                written.append(url)
+            self.outputs[url] = Output("", digest)
+            self._dirty_outputs.add(url)
         return written
 
-    def _read_manifest(self) -> dict[str, str]:
-        """url → render key of every page this tool wrote into the output folder."""
-        try:
-            data = json.loads((self.output_dir / MANIFEST).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return {}
-        if isinstance(data, list):
-            return {url: "" for url in data if isinstance(url, str)}
-        return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+    def _expected_urls(self, site: Site) -> set[str]:
+        urls = {p.url for p in [*site.tasks, *site.docs]}
+        return urls | set(self.renderer.index_urls()) | set(self.renderer.static_urls())
 
-    def _remove_stale(self) -> None:
+    def _remove_stale(self, site: Site) -> list[str]:
         """Delete pages this tool wrote earlier whose source is gone; nothing else."""
+        expected = self._expected_urls(site)
         previous = self._read_manifest()
-        expected = self.renderer.expected_urls(self.site)
-        for url in sorted(set(previous) - expected):
+        gone = sorted((previous | set(self.outputs)) - expected)
+        for url in gone:
             path = self.output_dir / url
             if path.is_file():
                 path.unlink()
                 log.debug("Removed %s", url)
-            self._written.pop(url, None)
-        keys = self.renderer.page_keys
-        manifest = {url: keys.get(url, "") for url in sorted(expected)}
-        self.renderer.page_keys = {u: k for u, k in keys.items() if u in expected}
-        (self.output_dir / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False),
-                                                encoding="utf-8")
+            self.outputs.pop(url, None)
+        if previous != expected:
+            text = json.dumps(sorted(expected), ensure_ascii=False)
+            write_atomically(self.output_dir / MANIFEST, text.encode("utf-8"))
+        return gone
 
-    # -- helpers ------------------------------------------------------------------
+    def _read_manifest(self) -> set[str]:
+        """Every URL this tool wrote into the output folder, as the folder itself says."""
+        try:
+            data = json.loads((self.output_dir / MANIFEST).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return set()
+        return {url for url in data if isinstance(url, str)}
 
-    def _pages(self) -> Iterable[Page]:
-        yield from self.tasks.values()
-        yield from self.docs.values()
+    def _search_missing(self) -> bool:
+        return not (self.output_dir / SEARCH_DIR / BUNDLES_FILE).is_file()
 
-    def _page(self, src_uri: str) -> Page:
-        return self.tasks.get(src_uri) or self.docs[src_uri]
+    def update_search(self, save: bool = True) -> None:
+        """Index the pages written or removed since the search index was last updated."""
+        if not self.config.search or self.site is None:
+            return
+        if not self.search_pending and not self._search_missing():
+            return
+        everything = self._search_missing() or "*" in self.search_pending
+        changed = None if everything else self.search_pending - {"*"}
+        if build_search_index(self.site, self.output_dir, changed) is not None:
+            self.search_pending = set()
+        if save:
+            self.state.save({}, (), {}, (), {"search_pending": self.search_pending})
+
+    def _save_state(self, read: list[ReadResult], rendered: list[RenderResult],
+                    removed: set[str], gone: list[str], built_at: datetime) -> None:
+        dirty = self._dirty | self._restat | {r.page.src_uri for r in read} | {
+            r.src_uri for r in rendered if r.fragments is not None}
+        outputs = {u: self.outputs[u] for u in self._dirty_outputs | {r.url for r in rendered}
+                   if u in self.outputs}
+        site = self.site
+        assert site is not None
+        info = {"theme_key": self.renderer.theme_key, "search": self.config.search,
+                "built_at": built_at, "tasks": len(site.tasks), "docs": len(site.docs),
+                "horizon": stale_horizon(site.tasks, self.config, built_at),
+                "problems": site.problems}
+        self.state.save({u: self.sources[u] for u in dirty if u in self.sources}, removed,
+                        outputs, gone, {"site": info, "search_pending": self.search_pending})
+        self._dirty, self._dirty_outputs, self._restat = set(), set(), set()
+
+    # -- reading without building (for the task commands) ----------------------------
+
+    def discover(self) -> dict[str, Task]:
+        """Find every task and doc (unread shells); returns the tasks by src_uri."""
+        self._apply_discovery(self._scan(), set())
+        return {u: self._shell(u) for u, f in self._found.items()  # type: ignore[misc]
+                if f.kind == "task"}
+
+    def read_pages(self, pages: list[Page]) -> list[Page]:
+        """Full pages for *pages* (found by :meth:`discover`), from the cache where valid."""
+        workers = self._workers(build_time())
+        try:
+            return workers.full_pages(pages)
+        finally:
+            workers.close()
+
+    def full_page(self, src_uri: str) -> Page:
+        """The full page of *src_uri* as the last build read it (from the cache)."""
+        page, = self.read_pages([self._shell(src_uri)])
+        return page
+
+    # -- helpers ------------------------------------------------------------------------
+
+    def _workers(self, built_at: datetime) -> Workers:
+        context = Context(self.config, self.urls, built_at, self._cache_root, self.output_dir)
+        local = Tools(context, self.reader, self.renderer, self.cache)
+        return Workers(context, PARALLEL_THRESHOLD, local)
 
     def _src_uri(self, path: Path) -> str:
         try:
@@ -383,23 +643,25 @@ class SiteBuilder:
         themes = [d.resolve() for d in self.config.theme_dirs]
         return any(t == p or t in p.parents for p in changed for t in themes)
 
-    def _log_problems(self) -> None:
+    def _log_problems(self, problems: list[Problem] | None = None) -> None:
         """One warning per problem; the same message in many files is cut short."""
+        if problems is None:
+            problems = self.site.problems if self.site else []
         by_message: dict[str, list[Problem]] = {}
-        for problem in self.site.problems if self.site else []:
+        for problem in problems:
             by_message.setdefault(problem.message, []).append(problem)
-        for message, problems in by_message.items():
-            for problem in problems[:REPEAT_LIMIT]:
+        for message, same in by_message.items():
+            for problem in same[:REPEAT_LIMIT]:
                 log.warning("%s", problem)
-            if len(problems) > REPEAT_LIMIT:
-                log.warning("%d more files: %s", len(problems) - REPEAT_LIMIT, message)
+            if len(same) > REPEAT_LIMIT:
+                log.warning("%d more files: %s", len(same) - REPEAT_LIMIT, message)
 
     # -- for the preview server -------------------------------------------------------
 
     def watch_dirs(self) -> list[Path]:
         """Folders whose changes can change the site."""
         source = self.config.source_dir
-        dirs = {source / _static_prefix(p) for p in self.config.tasks + self.config.docs}
+        dirs = {source / static_prefix(p) for p in self.config.tasks + self.config.docs}
         if self.config.config_file:
             dirs.add(self.config.config_file.resolve().parent)
         dirs.update(d for d in self.config.theme_dirs)
@@ -419,95 +681,16 @@ class SiteBuilder:
         if self._excluded(path, rel) or path.suffix.lower() != ".md":
             return False
         rel_text = rel.as_posix()
-        if rel_text in self.tasks or rel_text in self.docs:
+        if rel_text in self._found:
             return True
         return any(glob_match(rel_text, p) for p in self.config.tasks + self.config.docs)
 
 
-def _write_atomically(target: Path, data: bytes) -> None:
-    """Replace *target* in one step, so a server never sends a half-written page."""
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, target)
+def _file_digest(path: Path) -> str:
+    from taskmon_site.cache import content_hash
 
-
-def _file_hash(path: Path) -> str:
     try:
         return content_hash(path.read_bytes())
     except OSError:
         return ""
 
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return os.cpu_count() or 1
-
-
-# Worker processes: each builds its own Reader once, from the site's URL map.
-_worker_reader: Reader | None = None
-
-
-def _init_worker(config: Config, urls: dict[str, str]) -> None:
-    global _worker_reader
-    _worker_reader = Reader(config, urls)
-
-
-def _read_batch(pages: list[Page]) -> list[Page]:
-    assert _worker_reader is not None
-    return [_worker_reader.read(page) for page in pages]
-
-
-def read_in_workers(config: Config, urls: dict[str, str], pages: list[Page]) -> list[Page]:
-    """Read pages in one worker process per CPU; results come back in order."""
-    workers = _cpus()
-    size = max(8, min(64, len(pages) // (workers * 4) or 1))
-    batches = [pages[i:i + size] for i in range(0, len(pages), size)]
-    # forkserver: the preview server has threads running, which fork must not copy.
-    context = multiprocessing.get_context("forkserver")
-    with ProcessPoolExecutor(workers, context, _init_worker, (config, urls)) as pool:
-        return [page for batch in pool.map(_read_batch, batches) for page in batch]
-
-
-def _static_prefix(pattern: str) -> str:
-    """The folder part of a glob before its first wildcard."""
-    parts = []
-    for part in pattern.split("/"):
-        if any(c in part for c in "*?["):
-            break
-        parts.append(part)
-    return "/".join(parts)
-
-
-@functools.lru_cache(maxsize=64)
-def _glob_regex(pattern: str) -> re.Pattern[str]:
-    """The regex of a '/'-separated glob where '**/' spans any number of folders."""
-    out, i = [], 0
-    while i < len(pattern):
-        if pattern.startswith("**/", i):
-            out.append("(?:.*/)?")
-            i += 3
-        elif pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-        elif pattern[i] == "*":
-            out.append("[^/]*")
-            i += 1
-        elif pattern[i] == "?":
-            out.append("[^/]")
-            i += 1
-        elif pattern[i] == "[" and "]" in pattern[i + 1:]:
-            end = pattern.index("]", i + 1)
-            body = pattern[i + 1:end].replace("\\", "\\\\").replace("[", "\\[")
-            out.append("[^" + body[1:] + "]" if body.startswith("!") else "[" + body + "]")
-            i = end + 1
-        else:
-            out.append(re.escape(pattern[i]))
-            i += 1
-    return re.compile("".join(out) + r"\Z")
-
-
-def glob_match(rel: str, pattern: str) -> bool:
-    """Does the relative path *rel* match *pattern* the way Path.glob selects it?"""
-    return _glob_regex(pattern).match(rel) is not None

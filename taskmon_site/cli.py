@@ -55,7 +55,9 @@ def _logging_flags(parser: argparse.ArgumentParser) -> None:
                         help="log line format")
 
 
-def make_parser() -> argparse.ArgumentParser:
+def make_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser; the flags of serve and task only when *command* (the
+    command of this run, None: not known) needs them, as they import much more."""
     parser = argparse.ArgumentParser(
         prog="taskmon-site",
         description="Build a static site from a repository of Markdown task files.")
@@ -67,14 +69,16 @@ def make_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="build, serve and rebuild on every change")
     _common(serve)
-    _add_serve_arguments(serve)
+    if command in (None, "serve"):
+        _add_serve_arguments(serve)
 
     task = commands.add_parser("task", help="list, show and change tasks")
     task.add_argument("-C", "--source", type=Path, default=Path("."),
                       help="repository holding the tasks (default: the current folder)")
     task.add_argument("--config", type=Path, help="config file (default: SOURCE/taskmon.toml)")
     _logging_flags(task)
-    _add_task_arguments(task)
+    if command in (None, "task"):
+        _add_task_arguments(task)
     return parser
 
 
@@ -101,7 +105,9 @@ def config_from_args(args: argparse.Namespace) -> Config:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = make_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    command = next((a for a in argv if not a.startswith("-")), None)
+    args = make_parser(command).parse_args(argv)
     verbosity = -1 if args.quiet else args.verbose
     counter = setup_logging(verbosity, args.log_format)
     try:

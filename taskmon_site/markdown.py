@@ -10,7 +10,6 @@ caller puts in the render ``env``.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any, Callable
 
 import nh3
@@ -24,6 +23,8 @@ from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
+
+from taskmon_site.model import Heading
 
 #: env key of the callable that maps a link target to a page URL (or None).
 RESOLVER = "resolve_link"
@@ -60,15 +61,6 @@ def heading_slug(title: str) -> str:
     """GitHub-style anchor: lowercase, spaces to '-', Unicode letters kept."""
     slug = re.sub(r"[^\w\- ]", "", title.strip().lower(), flags=re.UNICODE)
     return slug.replace(" ", "-") or "section"
-
-
-@dataclass
-class Heading:
-    level: int
-    text: str
-    anchor: str
-    #: 0-based line in the Markdown text.
-    line: int
 
 
 class Markdown:

@@ -7,18 +7,27 @@ page's path relative to the site root ('/'-separated, never starting with '/').
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from taskmon_site.dates import iso
-from taskmon_site.markdown import Heading
+from taskmon_site.dates import iso, sort_key
 from taskmon_site.source import Problem
 
 
-@dataclass
+@dataclass(slots=True)
+class Heading:
+    level: int
+    text: str
+    anchor: str
+    #: 0-based line in the Markdown text.
+    line: int
+
+
+@dataclass(slots=True)
 class ChecklistItem:
     text: str
     done: bool
@@ -31,7 +40,7 @@ class ChecklistItem:
         return {"text": self.text, "done": self.done, "line": self.line, "group": self.group}
 
 
-@dataclass
+@dataclass(slots=True)
 class Progress:
     """Checklist progress: items done out of all items (nested ones count)."""
 
@@ -46,7 +55,7 @@ class Progress:
         return {"done": self.done, "total": self.total}
 
 
-@dataclass
+@dataclass(slots=True)
 class WorkLogEntry:
     """One ``## <role> (<date>)`` entry of a task's work log."""
 
@@ -62,6 +71,11 @@ class WorkLogEntry:
     anchor: str
     summary: str = ""
     items: list[ChecklistItem] = field(default_factory=list)
+    #: ``when`` as seconds since the epoch, for ordering (-inf when undated).
+    when_key: float = field(init=False, default=float("-inf"))
+
+    def __post_init__(self) -> None:
+        self.when_key = sort_key(self.when)
 
     @property
     def progress(self) -> Progress:
@@ -81,7 +95,7 @@ class WorkLogEntry:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class Section:
     """A named part of a task body (description, current state, plan, …)."""
 
@@ -92,9 +106,14 @@ class Section:
     text: str
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Page:
-    """Anything that becomes one HTML page built from one source file."""
+    """Anything that becomes one HTML page built from one source file.
+
+    A page is *slim* (see :meth:`slim`) once the parts only its own HTML page
+    and ``tasks.json`` need are dropped; the index pages need no more, and a
+    site of ten thousand tasks keeps only slim pages in memory.
+    """
 
     src_uri: str
     abs_src_path: Path
@@ -102,7 +121,7 @@ class Page:
     #: Hash of the source file's bytes when it was read.
     digest: str = ""
     title: str = ""
-    #: The rendered body, zlib-compressed: a site holds thousands of them in memory.
+    #: The rendered body, zlib-compressed (empty on a slim page).
     html_z: bytes = b""
     toc: list[Heading] = field(default_factory=list)
     #: src_uris of the tasks and docs this page links to or mentions.
@@ -114,6 +133,8 @@ class Page:
     lookups: dict[str, str | None] = field(default_factory=dict)
     #: Lower-cased ``*.md`` file names the source mentions (links may resolve later).
     mentions: set[str] = field(default_factory=set)
+    #: True when the parts only the page itself shows were dropped.
+    is_slim: bool = False
 
     @property
     def html(self) -> str:
@@ -124,8 +145,12 @@ class Page:
     def html(self, value: str) -> None:
         self.html_z = zlib.compress(value.encode("utf-8"), 1)
 
+    def slim(self) -> Page:
+        """A copy without the body, table of contents and other page-only parts."""
+        return dataclasses.replace(self, html_z=b"", toc=[], is_slim=True)
 
-@dataclass(eq=False)
+
+@dataclass(eq=False, slots=True)
 class Task(Page):
     id: str = ""
     title_from: str = "id"
@@ -155,19 +180,31 @@ class Task(Page):
     has_front_matter: bool = False
     sections: dict[str, Section] = field(default_factory=dict)
     worklog: list[WorkLogEntry] = field(default_factory=list)
+    #: Every checklist item of the body (empty on a slim task; see ``progress``).
     items: list[ChecklistItem] = field(default_factory=list)
+    #: Checklist items done out of all, kept when ``items`` are dropped.
+    progress: Progress = field(default_factory=Progress)
     summary: str = ""
+    #: The start of the description (or of the text), for filtering in the browser.
+    excerpt: str = ""
     stale: bool = False
-
-    @property
-    def progress(self) -> Progress:
-        return Progress(sum(i.done for i in self.items), len(self.items))
 
     @property
     def last_entry(self) -> WorkLogEntry | None:
         return self.worklog[-1] if self.worklog else None
 
+    def slim(self) -> Task:
+        """A copy for the index pages: no body, sections, items, raw front matter or
+        field table. Work-log entries keep their heading data and summary, not items.
+        """
+        entries = [dataclasses.replace(e, items=[]) for e in self.worklog]
+        return dataclasses.replace(
+            self, html_z=b"", toc=[], meta={}, extra={}, front_matter="", items=[],
+            sections={}, worklog=entries, is_slim=True)
+
     def to_json(self) -> dict[str, Any]:
+        """Every field, for ``tasks.json`` and ``task show --json`` (a full task only)."""
+        assert not self.is_slim, f"{self.src_uri}: to_json needs the full task"
         return {
             "id": self.id, "title": self.title, "url": self.url, "source": self.src_uri,
             "status": self.status, "status_raw": self.status_raw,
@@ -188,7 +225,10 @@ class Task(Page):
         }
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Doc(Page):
     #: Tasks that reference this doc, filled in when the site is indexed.
     referenced_by: list[Task] = field(default_factory=list)
+
+    def slim(self) -> Doc:
+        return dataclasses.replace(self, html_z=b"", toc=[], referenced_by=[], is_slim=True)

@@ -18,7 +18,8 @@ from taskmon_site import vocab
 from taskmon_site.config import Config
 from taskmon_site.dates import parse_when
 from taskmon_site.markdown import RESOLVER, Heading, Markdown, headings
-from taskmon_site.model import ChecklistItem, Doc, Page, Section, Task, WorkLogEntry
+from taskmon_site.model import (ChecklistItem, Doc, Page, Progress, Section, Task,
+                                WorkLogEntry)
 from taskmon_site.source import Parsed, Problem, decode, preamble_fields, split_front_matter
 from taskmon_site.urls import link_target, relative
 
@@ -160,12 +161,14 @@ class Reader:
         offset = parsed.body_line
         self._read_sections(task, tokens, heads, offset)
         task.items = _checklist(tokens, body_lines, heads, offset)
+        task.progress = Progress(sum(i.done for i in task.items), len(task.items))
         task.worklog = _worklog(task, heads, body_lines, offset, self.config.timezone)
         task.toc = [h for h in heads if 1 <= h.level <= 2]
         task.title, task.title_from = _title(task, meta_title, heads, tokens)
         task.text = _plain_text(tokens)
         desc = task.sections.get("description")
         task.summary = _first_sentence(desc.text if desc else task.text)
+        task.excerpt = " ".join((desc.text if desc else task.text).split())[:EXCERPT_CHARS]
         return task
 
     def _render(self, page: Page, body: str) -> tuple[list[Token], list[Heading]]:
@@ -303,6 +306,8 @@ def _tokens_between(tokens: list[Token], start: int, end: int | None) -> list[To
 
 #: Plain text kept per page and section: enough for excerpts and summaries.
 TEXT_LIMIT = 400
+#: Characters of a task's description shipped to the browser for filtering.
+EXCERPT_CHARS = 160
 
 
 def _plain_text(tokens: list[Token]) -> str:

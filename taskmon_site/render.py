@@ -9,33 +9,27 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import pickle
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 from urllib.parse import quote
 
-from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import (ChoiceLoader, Environment, FileSystemBytecodeCache, FileSystemLoader,
+                    StrictUndefined, select_autoescape)
 from markupsafe import Markup
 from pygments.formatters import HtmlFormatter
 
 from taskmon_site import __version__, vocab
 from taskmon_site.config import Config
 from taskmon_site.dates import iso, sort_key
-from taskmon_site.model import Doc, Page, Task, WorkLogEntry
+from taskmon_site.model import Doc, Task, WorkLogEntry
 from taskmon_site.site import UNKNOWN, Site
 from taskmon_site.urls import (BOARD_URL, DOCS_URL, INDEX_URL, LIST_URL, PROBLEMS_URL,
                                TASKS_JSON_URL, root_prefix)
 
-log = logging.getLogger(__name__)
-
 BUILD_JS_URL = "assets/build.js"
 DATA_JS_URL = "assets/data.js"
-
-#: Characters of a task's text shipped to the browser for filtering.
-EXCERPT_CHARS = 160
 
 #: Columns of one task record in ``assets/data.js``, in order.
 RECORD_FIELDS = ("url", "id", "title", "status", "current", "next", "flow", "stamp",
@@ -51,10 +45,12 @@ JS_STRING_KEYS = (
 )
 
 
-@dataclass
+@dataclass(slots=True)
 class Fragments:
-    """Rendered once per task: its list row, its board card, its data.js record."""
+    """Rendered once per task and reused by the index pages until its inputs change:
+    its list row, its board card and its data.js record."""
 
+    key: str
     row: str
     card: str
     record: str
@@ -64,7 +60,7 @@ def theme_key(config: Config) -> str:
     """Changes whenever anything that shapes every page changes."""
     digest = hashlib.blake2b(digest_size=16)
     digest.update(repr((__version__, config.lang, config.title, config.base_url,
-                        config.stale_days)).encode("utf-8"))
+                        config.stale_days, config.repo_url)).encode("utf-8"))
     for folder in config.theme_dirs:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
@@ -92,11 +88,14 @@ def href(url: str) -> str:
 
 
 class Renderer:
+    """The theme's templates and strings; renders pages, never decides which."""
+
     def __init__(self, config: Config) -> None:
         self.config = config
         loaders = [FileSystemLoader(str(d / "templates")) for d in config.theme_dirs]
         self.env = Environment(
             loader=ChoiceLoader(loaders),
+            bytecode_cache=_bytecode_cache(config),
             autoescape=select_autoescape(default=True, default_for_string=True),
             undefined=StrictUndefined,
             trim_blocks=True,
@@ -105,7 +104,7 @@ class Renderer:
         self.strings = load_strings(config.theme_dirs, config.lang)
         self.env.globals.update(
             t=self.strings, lang=config.lang, label=self.label, version=__version__,
-            statuses=vocab.STATUS_IDS, roles=vocab.ROLE_IDS, UNKNOWN=UNKNOWN,
+            config=config, statuses=vocab.STATUS_IDS, roles=vocab.ROLE_IDS, UNKNOWN=UNKNOWN,
             urls={"index": INDEX_URL, "list": LIST_URL, "board": BOARD_URL,
                   "docs": DOCS_URL, "problems": PROBLEMS_URL, "json": TASKS_JSON_URL,
                   "build_js": BUILD_JS_URL, "data_js": DATA_JS_URL},
@@ -114,10 +113,6 @@ class Renderer:
                                 duration=self.duration)
         self.env.filters.update(href=href, iso=iso, tojson_attr=_tojson_attr)
         self.theme_key = theme_key(config)
-        #: url → key of the inputs each task/doc page was last written with.
-        self.page_keys: dict[str, str] = {}
-        self._fragments: dict[str, tuple[str, Fragments]] = self._load_fragments()
-        self._doc_nav: tuple[Any, str] | None = None
 
     def label(self, term_id: str | None) -> str:
         if not term_id or term_id == UNKNOWN:
@@ -147,98 +142,94 @@ class Renderer:
                                                        UNKNOWN)}}
         return Markup(script_json(data))
 
-    # -- the whole site ---------------------------------------------------------
+    # -- what a page depends on -------------------------------------------------------
 
-    def render_site(self, site: Site, full: bool,
-                    exists: Callable[[str], bool]) -> dict[str, str | bytes]:
-        """Pages to write: url → content.
-
-        A task or doc page is rendered only when its key — its source, the links
-        it resolved, its neighbours or backlinks, the theme — differs from the
-        one it was last written with, or its file is missing (*exists*).
-        """
-        pages: dict[str, str | bytes] = {}
-        nav_key = self._refresh_doc_nav(site)
-        neighbours = _neighbours(site.tasks)
-        for task in site.tasks:
-            prev_task, next_task = neighbours[task]
-            key = self._key(task.digest, sorted(task.lookups.items()), task.stale,
-                            _neighbour_key(prev_task, next_task))
-            if self._stale_page(task.url, key, exists):
-                pages[task.url] = self.render_task(task, prev_task, next_task, site=site)
-                self.page_keys[task.url] = key
-        for doc in site.docs:
-            key = self._key(doc.digest, sorted(doc.lookups.items()), nav_key,
-                            _backlink_key(doc))
-            if self._stale_page(doc.url, key, exists):
-                pages[doc.url] = self.render_doc(site, doc)
-                self.page_keys[doc.url] = key
-        pages.update(self.render_indexes(site))
-        if full:
-            pages.update(self.static_files())
-        return pages
-
-    def _key(self, *parts: Any) -> str:
+    def key(self, *parts: Any) -> str:
+        """A hash of the theme and *parts*: equal keys render equal output."""
         text = repr((self.theme_key, *parts)).encode("utf-8")
         return hashlib.blake2b(text, digest_size=16).hexdigest()
 
-    def _stale_page(self, url: str, key: str, exists: Callable[[str], bool]) -> bool:
-        return self.page_keys.get(url) != key or not exists(url)
+    def task_key(self, task: Task, prev_task: Task | None, next_task: Task | None) -> str:
+        return self.key(task.digest, sorted(task.lookups.items()), task.stale,
+                        _neighbour_key(prev_task, next_task))
 
-    def expected_urls(self, site: Site | None) -> set[str]:
-        """Every URL the current site consists of (static files excluded)."""
-        if site is None:
-            return set()
-        urls = {p.url for p in [*site.tasks, *site.docs]}
-        urls.update(self._index_urls())
-        return urls | set(self._static_urls())
+    def doc_key(self, doc: Doc, nav_key: str) -> str:
+        return self.key(doc.digest, sorted(doc.lookups.items()), nav_key, _backlink_key(doc))
 
-    def _index_urls(self) -> list[str]:
-        return [INDEX_URL, LIST_URL, BOARD_URL, DOCS_URL, PROBLEMS_URL, TASKS_JSON_URL,
-                BUILD_JS_URL, DATA_JS_URL]
+    def fragment_key(self, task: Task) -> str:
+        return self.key(task.digest, task.stale, task.url)
 
-    # -- single pages -------------------------------------------------------------
+    # -- single pages -------------------------------------------------------------------
 
-    def _page(self, template: str, url: str, site: Site, **context: Any) -> str:
+    def _page(self, template: str, url: str, **context: Any) -> str:
         tpl = self.env.get_template(template)
-        return tpl.render(site=site, page_url=url, root=root_prefix(url), **context)
+        return tpl.render(page_url=url, root=root_prefix(url), **context)
 
-    def render_task(self, task: Task, prev_task: Task | None, next_task: Task | None,
-                    site: Site) -> str:
-        return self._page("task.html", task.url, site, task=task, body=Markup(task.html),
+    def render_task(self, task: Task, prev_task: Task | None, next_task: Task | None) -> str:
+        """A task's own page; *task* must be full, its neighbours may be slim."""
+        assert not task.is_slim, f"{task.src_uri}: a task page needs the full task"
+        return self._page("task.html", task.url, task=task, body=Markup(task.html),
                           prev_task=prev_task, next_task=next_task, title=task.title)
 
-    def render_doc(self, site: Site, doc: Doc) -> str:
-        nav = self._doc_nav[1] if self._doc_nav else ""
+    def render_doc(self, doc: Doc, nav: str) -> str:
+        """A doc's page, with the docs navigation *nav* from :meth:`doc_nav`."""
+        assert not doc.is_slim, f"{doc.src_uri}: a doc page needs the full doc"
         root = root_prefix(doc.url)
-        return self._page("doc.html", doc.url, site, doc=doc, body=Markup(doc.html),
+        return self._page("doc.html", doc.url, doc=doc, body=Markup(doc.html),
                           doc_nav=Markup(nav.replace("@ROOT@", root)), title=doc.title)
 
-    def render_indexes(self, site: Site) -> dict[str, str]:
-        self._refresh_fragments(site)
-        rows = Markup("".join(self._fragments[t.src_uri][1].row for t in site.tasks))
+    def doc_nav(self, docs: list[Doc]) -> tuple[str, str]:
+        """The navigation across all docs, rendered once per build, and its key."""
+        html = self.env.get_template("_doc_nav.html").render(docs=docs, root="@ROOT@")
+        return self.key(html), html
+
+    def fragments(self, task: Task) -> Fragments:
+        """The list row, board card and data.js record of *task* (slim or full)."""
+        row = self.env.get_template("_row.html").render(task=task, root=root_prefix(LIST_URL))
+        card = self.env.get_template("_card.html").render(task=task,
+                                                          root=root_prefix(BOARD_URL))
+        return Fragments(self.fragment_key(task), row, card, script_json(task_record(task)))
+
+    # -- the index pages ----------------------------------------------------------------
+
+    def index_pages(self, site: Site, fragments: dict[str, Fragments],
+                    json_of: Callable[[Task], bytes],
+                    search_bundles: int = 0) -> Iterator[tuple[str, str | list[bytes]]]:
+        """The dashboard, list, board, docs index, problems page and data files.
+
+        Rows, cards and data.js records come from *fragments* (by src_uri); each
+        task's tasks.json entry from *json_of*. One page at a time, so a site of
+        many tasks never holds them all; tasks.json comes in pieces. build.js
+        tells the search box how many search bundles to load.
+        """
+        data_js, data_version = self.data_js(site, fragments)
+        yield DATA_JS_URL, data_js
+        del data_js
+        yield BUILD_JS_URL, build_js(site, search_bundles)
+        yield INDEX_URL, self._page("dashboard.html", INDEX_URL, site=site, title="",
+                                    data_version=data_version)
+        rows = Markup("".join(fragments[t.src_uri].row for t in site.tasks))
+        yield LIST_URL, self._page("list.html", LIST_URL, site=site, rows=rows,
+                                   title=self.strings["tasks"], data_version=data_version)
+        del rows
         cards: dict[str, list[str]] = {s: [] for s in site.counts}
         for task in site.tasks:
-            cards[task.status or UNKNOWN].append(self._fragments[task.src_uri][1].card)
+            cards[task.status or UNKNOWN].append(fragments[task.src_uri].card)
         columns = {s: Markup("".join(c)) for s, c in cards.items()}
-        data_js, data_version = self.data_js(site)
-        return {
-            INDEX_URL: self._page("dashboard.html", INDEX_URL, site, title="",
-                                  data_version=data_version),
-            LIST_URL: self._page("list.html", LIST_URL, site, rows=rows,
-                                 title=self.strings["tasks"], data_version=data_version),
-            BOARD_URL: self._page("board.html", BOARD_URL, site, columns=columns,
-                                  title=self.strings["board"], data_version=data_version),
-            DOCS_URL: self._page("docs_index.html", DOCS_URL, site,
-                                 title=self.strings["docs"]),
-            PROBLEMS_URL: self._page("problems.html", PROBLEMS_URL, site,
-                                     title=self.strings["problems"]),
-            TASKS_JSON_URL: tasks_json(site),
-            BUILD_JS_URL: build_js(site),
-            DATA_JS_URL: data_js,
-        }
+        yield BOARD_URL, self._page("board.html", BOARD_URL, site=site, columns=columns,
+                                    title=self.strings["board"], data_version=data_version)
+        del cards, columns
+        yield DOCS_URL, self._page("docs_index.html", DOCS_URL, site=site,
+                                   title=self.strings["docs"])
+        yield PROBLEMS_URL, self._page("problems.html", PROBLEMS_URL, site=site,
+                                       title=self.strings["problems"])
+        yield TASKS_JSON_URL, tasks_json(site, json_of)
 
-    def data_js(self, site: Site) -> tuple[str, str]:
+    def index_urls(self) -> list[str]:
+        return [DATA_JS_URL, BUILD_JS_URL, INDEX_URL, LIST_URL, BOARD_URL, DOCS_URL,
+                PROBLEMS_URL, TASKS_JSON_URL]
+
+    def data_js(self, site: Site, fragments: dict[str, Fragments]) -> tuple[str, str]:
         """What the list, board and dashboard scripts filter, sort and mark, as a script,
         and a version of its tasks and docs for the pages' links to it.
 
@@ -247,73 +238,16 @@ class Renderer:
         one record rendered with its fragments, in list order.
         """
         docs = [[d.url, d.title, d.src_uri] for d in site.docs]
-        records = ",\n".join(self._fragments[t.src_uri][1].record for t in site.tasks)
+        records = ",\n".join(fragments[t.src_uri].record for t in site.tasks)
         version = hashlib.blake2b(f"{docs}{records}".encode("utf-8"), digest_size=6).hexdigest()
         head = {"builtAt": site.built_at.isoformat(), "fields": RECORD_FIELDS, "docs": docs}
         text = (f"window.TASKMON_DATA = {script_json(head)[:-1]},\n"
                 f'"tasks": [\n{records}\n]}};\n')
         return text, version
 
-    # -- shared fragments -----------------------------------------------------------
-
-    def _refresh_fragments(self, site: Site) -> None:
-        """Render the list row and board card of each task whose inputs changed."""
-        fresh: dict[str, tuple[str, Fragments]] = {}
-        changed = False
-        for task in site.tasks:
-            key = self._key(task.digest, task.stale, task.url)
-            old = self._fragments.get(task.src_uri)
-            if old is None or old[0] != key:
-                old, changed = (key, self._task_fragments(task)), True
-            fresh[task.src_uri] = old
-        changed = changed or len(fresh) != len(self._fragments)
-        self._fragments = fresh
-        if changed:
-            self._save_fragments()
-
-    def _fragment_file(self) -> Path | None:
-        folder = self.config.cache_dir
-        return folder / f"fragments-{self.theme_key}.pickle" if folder else None
-
-    def _load_fragments(self) -> dict[str, tuple[str, Fragments]]:
-        path = self._fragment_file()
-        try:
-            with path.open("rb") as fh:  # type: ignore[union-attr]
-                data = pickle.load(fh)
-            return data if isinstance(data, dict) else {}
-        except (AttributeError, OSError, pickle.PickleError, EOFError, ImportError, TypeError):
-            return {}
-
-    def _save_fragments(self) -> None:
-        path = self._fragment_file()
-        if path is None:
-            return
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            with tmp.open("wb") as fh:
-                pickle.dump(self._fragments, fh, protocol=pickle.HIGHEST_PROTOCOL)
-            tmp.replace(path)
-        except OSError as exc:
-            log.debug("Cannot save fragments: %s", exc)
-
-    def _task_fragments(self, task: Task) -> Fragments:
-        row = self.env.get_template("_row.html").render(task=task, root=root_prefix(LIST_URL))
-        card = self.env.get_template("_card.html").render(task=task,
-                                                          root=root_prefix(BOARD_URL))
-        return Fragments(row, card, script_json(task_record(task)))
-
-    def _refresh_doc_nav(self, site: Site) -> tuple:
-        """Render the docs navigation once per build; returns what it depends on."""
-        key = tuple((d.url, d.title) for d in site.docs)
-        if not self._doc_nav or self._doc_nav[0] != key:
-            html = self.env.get_template("_doc_nav.html").render(docs=site.docs, root="@ROOT@")
-            self._doc_nav = (key, html)
-        return key
-
     # -- static files -----------------------------------------------------------------
 
-    def _static_urls(self) -> list[str]:
+    def static_urls(self) -> list[str]:
         urls = {"assets/pygments.css"}
         for folder in self.config.theme_dirs:
             static = folder / "static"
@@ -342,10 +276,22 @@ class Renderer:
         return files
 
 
-def _neighbours(tasks: list[Task]) -> dict[Task, tuple[Task | None, Task | None]]:
-    """Each task's previous and next task in list order."""
+def _bytecode_cache(config: Config) -> FileSystemBytecodeCache | None:
+    """Compiled templates kept between runs: compiling them costs more than a small build."""
+    if config.cache_dir is None:
+        return None
+    folder = config.cache_dir / "templates"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return FileSystemBytecodeCache(str(folder))
+
+
+def neighbours(tasks: list[Task]) -> dict[str, tuple[Task | None, Task | None]]:
+    """Each task's previous and next task in list order, by src_uri."""
     padded = [None, *tasks, None]
-    return {t: (padded[i], padded[i + 2]) for i, t in enumerate(tasks)}
+    return {t.src_uri: (padded[i], padded[i + 2]) for i, t in enumerate(tasks)}
 
 
 def _neighbour_key(*tasks: Task | None) -> tuple:
@@ -353,7 +299,7 @@ def _neighbour_key(*tasks: Task | None) -> tuple:
 
 
 def _backlink_key(doc: Doc) -> tuple:
-    return tuple((t.url, t.title, t.status) for t in doc.referenced_by)
+    return tuple((t.url, t.title, t.status, t.id) for t in doc.referenced_by)
 
 
 def _tojson_attr(value: Any) -> str:
@@ -374,13 +320,11 @@ def stamp(task: Task) -> str:
 
 def task_record(task: Task) -> list[Any]:
     """One task for the browser, in :data:`RECORD_FIELDS` order."""
-    desc = task.sections.get("description")
-    text = " ".join((desc.text if desc else task.text).split())[:EXCERPT_CHARS]
     progress = task.progress
     return [task.url, task.id, task.title, task.status or UNKNOWN,
             task.current_role or UNKNOWN, task.next_role or UNKNOWN, task.flow, stamp(task),
             _epoch(task.created), _epoch(task.updated or task.created), progress.done,
-            progress.total, int(task.stale), " ".join([text, *task.labels])]
+            progress.total, int(task.stale), " ".join([task.excerpt, *task.labels])]
 
 
 def _epoch(value: Any) -> int | None:
@@ -403,23 +347,40 @@ def _seconds_between(start: Any, end: Any) -> float:
     return sort_key(end) - sort_key(start)
 
 
-def tasks_json(site: Site) -> str:
-    """Every task with every field, ISO dates and problems — for machines."""
-    data = {
-        "generator": f"taskmon-site {__version__}",
-        "built_at": site.built_at.isoformat(),
-        "counts": site.counts,
-        "tasks": [t.to_json() for t in site.tasks],
+def task_json(task: Task) -> bytes:
+    """A full task's entry in tasks.json, UTF-8, without ``stale`` and the opening brace:
+    stale changes with time alone, so :func:`tasks_json` puts it in front."""
+    data = task.to_json()
+    del data["stale"]
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return text[1:].encode("utf-8")
+
+
+def tasks_json(site: Site, json_of: Callable[[Task], bytes]) -> list[bytes]:
+    """Every task with every field, ISO dates and problems — for machines.
+
+    In pieces: with thousands of tasks it is tens of megabytes, written as it is.
+    """
+    compact: dict[str, Any] = {"ensure_ascii": False, "separators": (",", ":")}
+    head = json.dumps({"generator": f"taskmon-site {__version__}",
+                       "built_at": site.built_at.isoformat(), "counts": site.counts},
+                      **compact)
+    tail = json.dumps({
         "docs": [{"title": d.title, "url": d.url, "source": d.src_uri,
                   "referenced_by": [t.id for t in d.referenced_by]} for d in site.docs],
         "problems": [p.to_json() for p in site.problems],
-    }
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")) + "\n"
+    }, **compact)
+    pieces = [f'{head[:-1]},"tasks":['.encode("utf-8")]
+    for i, task in enumerate(site.tasks):
+        pieces.append(b'{"stale":true,' if task.stale else b'{"stale":false,')
+        pieces.append(json_of(task) if i == len(site.tasks) - 1 else json_of(task) + b",")
+    pieces.append(f"],{tail[1:]}\n".encode("utf-8"))
+    return pieces
 
 
-def build_js(site: Site) -> str:
+def build_js(site: Site, search_bundles: int) -> str:
     """A tiny script every page loads: when the site was built (no page rewrite needed)."""
     info = {"builtAt": site.built_at.isoformat(), "tasks": len(site.tasks),
-            "problems": len(site.problems)}
+            "problems": len(site.problems), "searchBundles": search_bundles}
     payload = json.dumps(info).replace("<", "\\u003c")
     return f"window.TASKMON_BUILD = {payload};\n"

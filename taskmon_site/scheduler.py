@@ -20,6 +20,11 @@ logger = logging.getLogger(__name__)
 #: Quiet period after the last change before a rebuild starts. Editors' save
 #: sequences and a branch switch finish well within it.
 QUIET_SECONDS = 0.1
+#: The quiet period while only one or two files changed: a save, whose reload
+#: should not wait long. A branch switch changes more files within this time
+#: and so gets the full quiet period.
+QUIET_FEW_SECONDS = 0.03
+FEW_PATHS = 2
 #: Upper bound on how long a change waits while changes keep arriving.
 MAX_WAIT_SECONDS = 2.0
 
@@ -41,10 +46,12 @@ class RebuildScheduler:
         on_done: DoneFunc,
         quiet: float = QUIET_SECONDS,
         max_wait: float = MAX_WAIT_SECONDS,
+        quiet_few: float | None = None,
     ) -> None:
         self._rebuild = rebuild
         self._on_done = on_done
         self._quiet = quiet
+        self._quiet_few = min(quiet, QUIET_FEW_SECONDS) if quiet_few is None else quiet_few
         self._max_wait = max_wait
         self._cond = threading.Condition()
         self._pending: set[Path] = set()
@@ -106,7 +113,8 @@ class RebuildScheduler:
                 if not self._pending:
                     self._cond.wait()
                     continue
-                due = min(self._last_at + self._quiet, self._first_at + self._max_wait)
+                quiet = self._quiet_few if len(self._pending) <= FEW_PATHS else self._quiet
+                due = min(self._last_at + quiet, self._first_at + self._max_wait)
                 delay = due - time.monotonic()
                 if delay > 0:
                     self._cond.wait(delay)

@@ -219,6 +219,16 @@ class PreviewSite:
             return self._watch_builder.is_relevant(path)
         return True
 
+    def update_search(self) -> None:
+        """Index for search what the last rebuilds changed (the builder knows what)."""
+        update = getattr(self._builder, "update_search", None)
+        if update is None:
+            return
+        try:
+            update()
+        except Exception:  # search is a convenience: the preview goes on without it
+            logger.warning("Search index not updated", exc_info=True)
+
     def discard(self, folder: Path) -> None:
         """Delete a build folder that is no longer served."""
         if folder.is_relative_to(self.work_dir):
@@ -464,6 +474,9 @@ class PreviewServer:
             error = describe_error(outcome, self.site)
             outcome = BuildOutcome(frozenset(), 0.0, error=error)
         self._call_on_loop(self._apply, outcome)
+        if outcome.ok:
+            # After the reload: indexing for search takes longer than a rebuild.
+            self.site.update_search()
 
     def _call_on_loop(self, func: Callable[..., None], *args: object) -> None:
         try:

@@ -7,9 +7,11 @@ are computed over the complete site.
 
 from __future__ import annotations
 
+import heapq
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from taskmon_site import vocab
@@ -69,9 +71,8 @@ class Site:
 def index_site(config: Config, tasks: dict[str, Task], docs: dict[str, Doc],
                built_at: datetime) -> Site:
     ordered = sorted(tasks.values(), key=lambda t: (t.id.casefold(), t.src_uri))
-    now = built_at.astimezone(ZoneInfo(config.timezone)) if config.timezone else built_at
     for task in ordered:
-        task.stale = _is_stale(task, now, config.stale_days)
+        task.stale = is_stale(task, config, built_at)
 
     site_problems = _duplicate_ids(ordered)
     _link_docs(ordered, docs)
@@ -85,7 +86,7 @@ def index_site(config: Config, tasks: dict[str, Task], docs: dict[str, Doc],
         holders=_matrix(ordered, "current_role"),
         next_holders=_matrix(ordered, "next_role"),
         attention=[t for t in ordered if t.status in vocab.ATTENTION_STATUSES or t.stale],
-        recent=sorted(ordered, key=lambda t: sort_key(t.updated), reverse=True)[:RECENT_LIMIT],
+        recent=heapq.nlargest(RECENT_LIMIT, ordered, key=lambda t: sort_key(t.updated)),
         activity=_activity(ordered),
         problems=file_problems + site_problems,
         site_problems=site_problems,
@@ -93,11 +94,34 @@ def index_site(config: Config, tasks: dict[str, Task], docs: dict[str, Doc],
     )
 
 
-def _is_stale(task: Task, now: datetime, stale_days: int) -> bool:
-    if task.status not in OPEN_STATUSES or stale_days <= 0:
+def _local(config: Config, when: datetime) -> datetime:
+    return when.astimezone(ZoneInfo(config.timezone)) if config.timezone else when
+
+
+def is_stale(task: Task, config: Config, built_at: datetime) -> bool:
+    """Is *task* open and idle for more than ``stale_days`` at *built_at*?"""
+    if task.status not in OPEN_STATUSES or config.stale_days <= 0:
         return False
-    age = age_days(task.updated or task.created, now)
-    return age is not None and age > stale_days
+    age = age_days(task.updated or task.created, _local(config, built_at))
+    return age is not None and age > config.stale_days
+
+
+def stale_horizon(tasks: Iterable[Task], config: Config, built_at: datetime) -> float:
+    """Seconds since the epoch when the next open task turns stale (inf: none will).
+
+    Until then a site built at *built_at* shows the same stale tasks.
+    """
+    if config.stale_days <= 0:
+        return float("inf")
+    now = _local(config, built_at)
+    horizon = float("inf")
+    for task in tasks:
+        if task.status in OPEN_STATUSES and not task.stale:
+            age = age_days(task.updated or task.created, now)
+            if age is not None:
+                turns = now.timestamp() + (config.stale_days - age) * 86400
+                horizon = min(horizon, turns)
+    return horizon
 
 
 def _duplicate_ids(tasks: list[Task]) -> list[Problem]:
@@ -145,6 +169,7 @@ def _matrix(tasks: list[Task], attr: str) -> dict[str, dict[str, list[Task]]]:
 
 
 def _activity(tasks: list[Task]) -> list[Activity]:
-    entries = [Activity(t, e) for t in tasks for e in t.worklog if e.when is not None]
-    entries.sort(key=lambda a: sort_key(a.entry.when), reverse=True)
-    return entries[:RECENT_LIMIT]
+    """The latest dated work-log entries of all tasks, newest first."""
+    dated = ((t, e) for t in tasks for e in t.worklog if e.when is not None)
+    latest = heapq.nlargest(RECENT_LIMIT, dated, key=lambda pair: pair[1].when_key)
+    return [Activity(t, e) for t, e in latest]

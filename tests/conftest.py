@@ -120,4 +120,11 @@ def build_site(tmp_path: Path):
 
 
 def task_by_id(builder, task_id: str):
-    return next(t for t in builder.site.tasks if t.id == task_id)
+    """The full task (every field, as its page shows it) of *task_id*."""
+    slim = next(t for t in builder.site.tasks if t.id == task_id)
+    return builder.full_page(slim.src_uri)
+
+
+def full_tasks(builder) -> list:
+    """Every task of the site in list order, full."""
+    return [builder.full_page(t.src_uri) for t in builder.site.tasks]

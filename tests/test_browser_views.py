@@ -8,6 +8,7 @@ site — except for full-text search, which needs http.
 from __future__ import annotations
 
 import functools
+import json
 import http.server
 import re
 import threading
@@ -20,7 +21,7 @@ from playwright.sync_api import expect
 from conftest import write_tree
 from taskmon_site.build import SiteBuilder
 from taskmon_site.config import load_config
-from taskmon_site.search import build_search_index
+import taskmon_site.search as search
 
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 PHONE = {"width": 375, "height": 740}
@@ -84,11 +85,17 @@ def build(root: Path, out: Path, lang: str = "en") -> SiteBuilder:
 
 @pytest.fixture(scope="module")
 def sites(tmp_path_factory):
-    """An English site with a search index and a Chinese one, from the same tree."""
+    """An English site with a search index and a Chinese one, from the same tree.
+
+    The English index is split into bundles of four pages, which the browser merges.
+    """
     base = tmp_path_factory.mktemp("views")
     root = write_tree(base / "src", source_files())
-    en = build(root, base / "en")
-    assert build_search_index(en.site, en.output_dir) is not None
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "SHARD_PAGES", 4)
+        en = build(root, base / "en")
+    bundles = json.loads((en.output_dir / "pagefind" / search.BUNDLES_FILE).read_text())
+    assert bundles["bundles"] == 4
     zh = build(root, base / "zh", lang="zh")
     return {"en": en.output_dir, "zh": zh.output_dir}
 
@@ -661,6 +668,8 @@ def test_dark_mode_follows_the_os_and_the_toggle_is_remembered(sites, browser):
 
 
 def test_search_finds_chinese_and_english_words_when_served(sites, page):
+    # The pages found below are in different bundles: the search merges them.
+    assert search.shard_of("tasks/t03.html", 4) != search.shard_of("tasks/t02.html", 4)
     with serving(sites["en"]) as base:
         page.goto(base + "tasks/index.html")
         results = page.locator("#search-results")

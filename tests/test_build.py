@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, REPO, task_by_id
+from conftest import CORPUS, REPO, full_tasks, task_by_id
 from taskmon_site.build import SiteBuilder
 from taskmon_site.cli import main
 from taskmon_site.config import load_config
@@ -173,7 +174,7 @@ def test_rebuild_renders_only_what_depends_on_the_change(build_site):
     (src / "ai/tasks/t5.md").write_text("---\ntask_id: t5\n---\n# T5 changed\n")
     report = builder.rebuild({src / "ai/tasks/t5.md"})
     # t5, its two neighbours (their prev/next titles changed) and the index files.
-    assert report.pages_rendered == 3 + len(builder.renderer._index_urls())
+    assert report.pages_rendered == 3 + len(builder.renderer.index_urls())
 
 
 def test_full_build_removes_pages_of_deleted_sources_only(build_site):
@@ -259,23 +260,44 @@ def test_python_m_entry_point(tmp_path):
 # -- the cache between runs and worker processes ---------------------------------------
 
 
-def test_second_run_reads_from_cache_with_identical_output(build_site):
+def test_second_run_with_nothing_changed_reads_and_writes_nothing(build_site, capsys):
     files = {f"ai/tasks/t{i}.md": f"---\ntask_id: t{i}\n---\n# T{i}\nsee docs/d.md\n"
              for i in range(5)}
     files["docs/d.md"] = "# D\n"
     first = build_site(files)
-    before = {p: p.read_bytes() for p in first.output_dir.rglob("*") if p.is_file()}
+    before = {p: p.stat().st_mtime_ns for p in first.output_dir.rglob("*") if p.is_file()}
+    report = SiteBuilder(first.config).build()
+    assert report.up_to_date and (report.read, report.pages_written) == (0, 0)
+    assert (report.tasks, report.docs, report.problems) == (5, 1, 0)
+    after = {p: p.stat().st_mtime_ns for p in first.output_dir.rglob("*") if p.is_file()}
+    assert after == before
+
+
+def test_touched_file_with_the_same_bytes_is_not_read_again(build_site):
+    first = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# A\n",
+                        "ai/tasks/b.md": "---\ntask_id: b\n---\n# B\n"})
+    path = first.config.source_dir / "ai/tasks/a.md"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 10**9))
     second = SiteBuilder(first.config)
-    report = second.build()
-    assert (second.cache.hits, second.cache.misses) == (6, 0)
-    # Only the dashboard and the data files carry the build time.
-    carry_time = {"index.html", "assets/build.js", "assets/data.js", "tasks.json"}
-    assert report.pages_written <= len(carry_time)
-    after = {p: p.read_bytes() for p in first.output_dir.rglob("*") if p.is_file()}
-    assert after.keys() == before.keys()
-    changed = sorted(p.relative_to(first.output_dir).as_posix()
-                     for p in before if before[p] != after[p])
-    assert set(changed) <= carry_time
+    assert second.build().up_to_date and second._restat == set()
+    # The new stat was kept: the next run does not even hash the file.
+    third = SiteBuilder(first.config)
+    assert third.build().up_to_date and not third._loaded
+
+
+def test_one_edit_reads_one_file_and_rewrites_its_page_and_the_indexes(build_site):
+    first = build_site({f"ai/tasks/t{i}.md": f"---\ntask_id: t{i}\n---\n# T{i}\n"
+                        for i in range(6)})
+    out = first.output_dir
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (first.config.source_dir / "ai/tasks/t0.md").write_text("---\ntask_id: t0\n---\n# T0\nmore\n")
+    report = SiteBuilder(first.config).build()
+    assert report.read == 1
+    changed = sorted(p.relative_to(out).as_posix() for p in out.rglob("*")
+                     if p.is_file() and before.get(p) != p.read_bytes())
+    # The list row shows the new text; the dashboard and board link data.js by version.
+    assert changed == ["assets/build.js", "assets/data.js", "board.html", "index.html",
+                       "tasks.json", "tasks/index.html", "tasks/t0.html"]
 
 
 def test_cached_page_is_reread_when_a_link_target_appears(build_site):
@@ -294,16 +316,17 @@ def test_cached_page_is_reread_when_a_link_target_appears(build_site):
 
 def test_worker_processes_read_the_same_as_one_process(build_site, monkeypatch):
     import taskmon_site.build as build_module
+    import taskmon_site.workers as workers
 
     files = {f"ai/tasks/t{i:02}.md": f"---\ntask_id: t{i:02}\nstatus: review\n---\n"
              f"# T{i}\n[next](t{i + 1:02}.md)\n- [x] a\n- [ ] b\n" for i in range(30)}
     monkeypatch.setattr(build_module, "PARALLEL_THRESHOLD", 10)
-    monkeypatch.setattr(build_module, "_cpus", lambda: 2)
+    monkeypatch.setattr(workers, "cpus", lambda: 2)
     parallel = build_site(files, {"cache": ""})
     monkeypatch.setattr(build_module, "PARALLEL_THRESHOLD", 10_000)
     serial = SiteBuilder(parallel.config, output_dir=parallel.output_dir.parent / "serial")
     serial.build()
-    assert [t.to_json() for t in parallel.site.tasks] == [t.to_json() for t in serial.site.tasks]
+    assert [t.to_json() for t in full_tasks(parallel)] == [t.to_json() for t in full_tasks(serial)]
     assert parallel.site.tasks[3].references == {"ai/tasks/t04.md"}
 
 
@@ -379,7 +402,7 @@ def test_theme_change_rerenders_every_page(build_site, tmp_path):
 def test_full_build_indexes_for_search_only_when_pages_changed(build_site):
     builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# 中文 搜索\n"},
                          {"search": "true"})
-    index = builder.output_dir / "pagefind"
+    index = builder.output_dir / "pagefind" / "0"
     assert (index / "pagefind.js").is_file()
     stamp = index.stat().st_mtime_ns
     SiteBuilder(builder.config).build()  # nothing changed: the index is kept as it is
@@ -387,6 +410,46 @@ def test_full_build_indexes_for_search_only_when_pages_changed(build_site):
     (builder.config.source_dir / "ai/tasks/a.md").write_text("---\ntask_id: a\n---\n# 改了\n")
     SiteBuilder(builder.config).build()
     assert index.stat().st_mtime_ns != stamp
+
+
+def test_search_bundles_are_indexed_again_only_where_pages_changed(build_site, monkeypatch):
+    import taskmon_site.search as search
+
+    monkeypatch.setattr(search, "SHARD_PAGES", 2)
+    files = {f"ai/tasks/t{i}.md": f"---\ntask_id: t{i}\n---\n# Word{i}\n" for i in range(5)}
+    builder = build_site(files, {"search": "true"})
+    root = builder.output_dir / "pagefind"
+    assert sorted(p.name for p in root.iterdir()) == ["0", "1", "2", "bundles.json"]
+    assert json.loads((root / "bundles.json").read_text()) == {
+        "bundles": 3, "language": "en", "shard_pages": 2}
+    build_js = (builder.output_dir / "assets/build.js").read_text()
+    assert '"searchBundles": 3' in build_js
+    stamps = {p.name: p.stat().st_mtime_ns for p in root.iterdir() if p.is_dir()}
+    edited = "tasks/t3.html"
+    (builder.config.source_dir / "ai/tasks/t3.md").write_text(
+        "---\ntask_id: t3\n---\n# Word3\nMore words.\n")  # the same title: no neighbour changes
+    SiteBuilder(builder.config).build()
+    changed = sorted(p.name for p in root.iterdir()
+                     if p.is_dir() and p.stat().st_mtime_ns != stamps[p.name])
+    assert changed == [str(search.shard_of(edited, 3))]
+    for i in range(2, 5):
+        (builder.config.source_dir / f"ai/tasks/t{i}.md").unlink()
+    SiteBuilder(builder.config).build()  # two pages: one bundle, the others removed
+    assert sorted(p.name for p in root.iterdir()) == ["0", "bundles.json"]
+
+
+def test_preview_rebuild_leaves_search_to_update_search(build_site):
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# Alpha\n"},
+                         {"search": "true"})
+    path = builder.config.source_dir / "ai/tasks/b.md"
+    path.write_text("---\ntask_id: b\n---\n# Beta\n")
+    builder.rebuild({path})
+    assert builder.search_pending == {"tasks/a.html", "tasks/b.html"}  # a: its "next" link
+    entry = builder.output_dir / "pagefind/0/pagefind-entry.json"
+    assert json.loads(entry.read_text())["languages"]["en"]["page_count"] == 1
+    builder.update_search()
+    assert builder.search_pending == set()
+    assert json.loads(entry.read_text())["languages"]["en"]["page_count"] == 2
 
 
 def test_no_search_flag(tmp_path):

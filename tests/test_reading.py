@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from conftest import task_by_id
+from conftest import full_tasks, task_by_id
 
 EN_TASK = """---
 task_id: task_20250101_090000_abcdef12
@@ -108,7 +108,7 @@ def test_chinese_keys_and_values(build_site):
 
 def test_date_only_value_is_not_shifted_by_timezone(build_site):
     builder = build_site({"ai/tasks/b.md": ZH_TASK}, {"timezone": "America/Los_Angeles"})
-    data = builder.site.tasks[0].to_json()
+    data = full_tasks(builder)[0].to_json()
     assert data["created"] == "2025-02-23"
     assert data["updated"] == "2025-02-24T08:00:00-08:00"
 
@@ -116,7 +116,7 @@ def test_date_only_value_is_not_shifted_by_timezone(build_site):
 def test_file_without_front_matter(build_site):
     text = ("# Cache rewrite\n\nflow_file: ai/tasker.md # 工作流程文档\nstatus: paused\n\n"
             "## 项目概述\nRewrite it.\n\n## 工作日志\n\n### 2024-03-27\n- [x] one\n- [ ] two\n")
-    task = build_site({"ai/tasks/cache_rewrite.md": text}).site.tasks[0]
+    task = full_tasks(build_site({"ai/tasks/cache_rewrite.md": text}))[0]
     assert task.has_front_matter is False
     assert (task.id, task.title, task.title_from) == ("cache_rewrite", "Cache rewrite", "heading")
     assert task.flow == "ai/tasker.md" and task.status == "paused"
@@ -189,7 +189,7 @@ def test_invalid_front_matter_is_listed_with_file_and_line(build_site):
 
 
 def test_unclosed_front_matter(build_site):
-    task = build_site({"ai/tasks/u.md": "---\ntask_id: u\n# Title\n"}).site.tasks[0]
+    task = full_tasks(build_site({"ai/tasks/u.md": "---\ntask_id: u\n# Title\n"}))[0]
     assert [(p.line, p.message) for p in task.problems] == [
         (1, "front matter is not closed by a '---' line")]
 
@@ -208,7 +208,7 @@ def test_duplicate_keys_and_ids_are_warnings_naming_files(build_site):
 
 def test_unknown_status_and_role_are_reported_and_kept(build_site):
     text = "---\ntask_id: q\nstatus: someday\ncurrent_role: astronaut\n---\n"
-    task = build_site({"ai/tasks/q.md": text}).site.tasks[0]
+    task = full_tasks(build_site({"ai/tasks/q.md": text}))[0]
     assert (task.status, task.status_raw, task.current_role_raw) == (None, "someday", "astronaut")
     assert [p.message for p in task.problems] == ["unknown status 'someday'",
                                                   "unknown role 'astronaut'"]
@@ -221,7 +221,7 @@ def test_backlog_preset_reads_other_trackers(build_site):
     builder = build_site({"backlog/tasks/task-7.md": text},
                          {"tasks": ["backlog/tasks/*.md"]})
     builder_preset = builder  # default preset finds id/title/status/labels too
-    task = builder_preset.site.tasks[0]
+    task = full_tasks(builder_preset)[0]
     assert (task.id, task.title, task.status) == ("task-7", "Fix login", "pending")
     assert task.labels == ["auth", "ui"] and task.priority == "high"
 
@@ -231,7 +231,7 @@ def test_backlog_preset_via_config_file(build_site):
             "created_date: '2025-06-01 10:00'\nupdated_date: '2025-06-02'\n---\nBody\n")
     toml = '[fields]\npreset = "backlog"\n'
     builder = build_site({"tasks/task-7.md": text, "taskmon.toml": toml})
-    task = builder.site.tasks[0]
+    task = full_tasks(builder)[0]
     assert (task.status, task.current_role) == ("completed", "planner")
     assert task.updated_raw == "2025-06-02" and task.dependencies == []
     assert task.extra == {}
@@ -240,7 +240,7 @@ def test_backlog_preset_via_config_file(build_site):
 def test_unknown_fields_are_kept_in_order(build_site):
     text = "---\ntask_id: k\nzeta: 1\nalpha: [a, b]\nnested: {x: 1}\n---\n"
     builder = build_site({"ai/tasks/k.md": text})
-    task = builder.site.tasks[0]
+    task = full_tasks(builder)[0]
     assert list(task.extra.items()) == [("zeta", "1"), ("alpha", ["a", "b"]),
                                         ("nested", {"x": "1"})]
     html = (builder.output_dir / task.url).read_text(encoding="utf-8")
@@ -250,7 +250,7 @@ def test_unknown_fields_are_kept_in_order(build_site):
 
 def test_undecodable_bytes_are_replaced_and_reported_with_line(build_site):
     data = b"---\ntask_id: raw\n---\n# Title\n\nbad \xff\xff here\n"
-    task = build_site({"ai/tasks/raw.md": data}).site.tasks[0]
+    task = full_tasks(build_site({"ai/tasks/raw.md": data}))[0]
     assert [(p.line, p.message) for p in task.problems] == [
         (6, "not valid UTF-8; bad bytes replaced")]
     assert task.title == "Title"

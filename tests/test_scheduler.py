@@ -210,3 +210,29 @@ def test_editor_temp_names(name):
 @pytest.mark.parametrize("name", ["a.md", "2024-plan.md", "测试 1.md", "tmp.md", "swp.md"])
 def test_ordinary_names_are_not_temp(name):
     assert not is_editor_temp(Path("/repo") / name)
+
+
+def test_a_save_of_one_file_waits_only_the_short_quiet_period():
+    recorder = Recorder()
+    scheduler = RebuildScheduler(recorder.rebuild, recorder.done, quiet=2.0, quiet_few=0.01)
+    scheduler.start()
+    try:
+        scheduler.notify(paths("a.md"))
+        assert recorder.started.wait(1.5), "a single save waited for the burst quiet period"
+        assert recorder.batches == [paths("a.md")]
+    finally:
+        scheduler.stop(timeout=5)
+
+
+def test_a_burst_of_files_waits_the_full_quiet_period():
+    recorder = Recorder()
+    scheduler = RebuildScheduler(recorder.rebuild, recorder.done, quiet=0.5, quiet_few=0.01)
+    scheduler.start()
+    try:
+        scheduler.notify(paths("a.md", "b.md", "c.md"))
+        time.sleep(0.1)  # well past the short quiet period, within the full one
+        scheduler.notify(paths("d.md"))
+        assert scheduler.wait_idle(5)
+        assert recorder.batches == [paths("a.md", "b.md", "c.md", "d.md")]
+    finally:
+        scheduler.stop(timeout=5)

@@ -115,10 +115,11 @@ def test_search_index_is_built_and_replaced(build_site):
                           "docs/guide.md": "# Guide\n\nHow to deploy.\n"})
     first = build_search_index(builder.site, builder.output_dir)
     assert first is not None and first.language == "zh" and first.pages == 2
-    bundle = builder.output_dir / "pagefind"
+    bundle = builder.output_dir / "pagefind" / "0"
     assert (bundle / "pagefind.js").is_file()
     (bundle / "leftover.txt").write_text("old")
     assert build_search_index(builder.site, builder.output_dir) is not None
     assert not (bundle / "leftover.txt").exists()
-    assert sorted(p.name for p in builder.output_dir.iterdir() if p.name.startswith(".pagefind"))\
-        == []
+    leftovers = [p.name for p in [*builder.output_dir.iterdir(), *bundle.parent.iterdir()]
+                 if p.name.startswith(".")]
+    assert leftovers == [".taskmon-manifest.json"]

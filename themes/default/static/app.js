@@ -271,11 +271,18 @@
 
     function loadPagefind() {
       if (!pagefind) {
-        var src = new URL(root + "pagefind/pagefind.js", location.href).href;
-        pagefind = import(src).then(function (pf) {
+        // The index comes in bundles (pagefind/0/, 1/, …) that Pagefind merges.
+        var info = window.TASKMON_BUILD || {};
+        var bundles = Math.max(1, info.searchBundles || 1);
+        var base = new URL(root + "pagefind/", location.href).href;
+        pagefind = import(base + "0/pagefind.js").then(function (pf) {
           return Promise.resolve(pf.options({ baseUrl: siteUrl.pathname })).then(function () {
-            return pf.init();
-          }).then(function () { return pf; });
+            var merges = [];
+            for (var i = 1; i < bundles; i++) {
+              merges.push(pf.mergeIndex(base + i + "/", { baseUrl: siteUrl.pathname }));
+            }
+            return Promise.all(merges);
+          }).then(function () { return pf.init(); }).then(function () { return pf; });
         });
         pagefind.catch(function () { pagefind = null; });
       }
@@ -422,6 +429,10 @@
     document.querySelectorAll("[data-built-at]").forEach(function (node) {
       node.textContent = info.builtAt.replace("T", " ").replace(/\.\d+/, "");
       node.setAttribute("datetime", info.builtAt);
+    });
+    document.querySelectorAll("[data-problem-count]").forEach(function (node) {
+      node.textContent = String(info.problems || "");
+      node.hidden = !info.problems;
     });
   }
 

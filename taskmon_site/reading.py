@@ -49,6 +49,14 @@ _DATE_HEADING = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d{2}(
 _CHECK_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[([ xX])\]")
 _LIST_FIELDS = ("labels", "dependencies")
 _PLAIN_STRIP = re.compile(r"[`*_>#~|]|\[([^\]]*)\]\([^)]*\)")
+#: Han, kana and CJK punctuation (full-width forms too): scripts written without spaces.
+_CJK = ("\u2e80-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
+        "\U00020000-\U0002ffff")
+#: A line break between two such characters is a soft wrap, not a word gap.
+_CJK_BREAK = re.compile(rf"(?<=[{_CJK}])[ \t]*\n\s*(?=[{_CJK}])")
+_CHECK_MARK = re.compile(r"^\[[ xX]\]\s+")
+#: Up to the first full stop: a Chinese one ends a sentence at once, "." only before a space.
+_SENTENCE = re.compile(r"(.+?(?:[。！？]|[.!?](?=\s|$)))")
 
 
 def section_kind(heading: str) -> str | None:
@@ -156,7 +164,7 @@ class Reader:
         task.progress = Progress(sum(i.done for i in task.items), len(task.items))
         task.worklog = _worklog(task, heads, body_lines, offset, self.config.timezone)
         task.toc = [h for h in heads if 1 <= h.level <= 2]
-        task.title, task.title_from = _title(task, meta_title, heads)
+        task.title, task.title_from = _title(task, meta_title, heads, tokens)
         task.text = _plain_text(tokens)
         desc = task.sections.get("description")
         task.summary = _first_sentence(desc.text if desc else task.text)
@@ -169,6 +177,7 @@ class Reader:
         page.mentions = mentions(body)
         env: dict[str, Any] = {RESOLVER: make_resolver(page, self.urls, self.config)}
         tokens = self.markdown.parse(body, env)
+        _drop_cjk_softbreaks(tokens)
         heads = headings(tokens)
         page.html = self.markdown.render(tokens, env)
         return tokens, heads
@@ -251,13 +260,35 @@ def _as_list(value: Any) -> list[str]:
     return [v.strip() for v in str(value).split(",") if v.strip()]
 
 
-def _title(task: Task, meta_title: str, heads: list[Heading]) -> tuple[str, str]:
+#: Characters of a title taken from a task's description.
+TITLE_CHARS = 80
+
+
+def _title(task: Task, meta_title: str, heads: list[Heading],
+           tokens: list[Token]) -> tuple[str, str]:
     if meta_title:
         return meta_title, "front matter"
     for head in heads:
         if head.level == 1 and section_kind(head.text) is None:
             return head.text, "heading"
+    described = _description_title(heads, tokens)
+    if described:
+        return described, "description"
     return task.id, "id"
+
+
+def _description_title(heads: list[Heading], tokens: list[Token]) -> str:
+    """The first sentence of the description's first paragraph, without its full stop."""
+    index = next((i for i, h in enumerate(heads) if section_kind(h.text) == "description"), None)
+    if index is None:
+        return ""
+    section = _tokens_between(tokens, heads[index].line + 1, _section_end(heads, index))
+    for before, token in zip(section, section[1:]):
+        if before.type == "paragraph_open" and token.type == "inline":
+            text = _CHECK_MARK.sub("", _plain_text([token]))
+            sentence = _first_sentence(text, TITLE_CHARS)
+            return sentence[:-1] if sentence.endswith(("。", ".", "．")) else sentence
+    return ""
 
 
 def _section_end(heads: list[Heading], index: int) -> int | None:
@@ -287,12 +318,29 @@ def _plain_text(tokens: list[Token]) -> str:
             size += len(token.content)
             if size > TEXT_LIMIT * 2:
                 break
-    text = re.sub(r"\s+", " ", _PLAIN_STRIP.sub(r"\1", " ".join(parts))).strip()
+    text = _join_cjk_breaks(_PLAIN_STRIP.sub(r"\1", " ".join(parts)))
+    text = re.sub(r"\s+", " ", text).strip()
     return text[:TEXT_LIMIT]
 
 
+def _join_cjk_breaks(text: str) -> str:
+    """Drop line breaks that only wrap Chinese (or Japanese) text: "数据\\n清洗" → "数据清洗"."""
+    return _CJK_BREAK.sub("", text)
+
+
+def _drop_cjk_softbreaks(tokens: list[Token]) -> None:
+    """Render a soft line break between two Chinese characters as nothing, not a space."""
+    for token in tokens:
+        words = [c for c in token.children or []
+                 if c.type == "softbreak" or (c.type in ("text", "code_inline") and c.content)]
+        for before, softbreak, after in zip(words, words[1:], words[2:]):
+            if (softbreak.type == "softbreak" and before.type == after.type == "text"
+                    and _CJK_BREAK.search(before.content[-1:] + "\n" + after.content[:1])):
+                softbreak.type, softbreak.content = "text", ""
+
+
 def _first_sentence(text: str, limit: int = 160) -> str:
-    match = re.match(r"(.+?[。.!?！？])(\s|$)", text)
+    match = _SENTENCE.match(text)
     sentence = match.group(1) if match else text
     return sentence if len(sentence) <= limit else sentence[: limit - 1].rstrip() + "…"
 
@@ -354,9 +402,20 @@ def _entry(head: Heading, in_log: bool, tz: str) -> WorkLogEntry | None:
 
 
 def _entry_summary(lines: list[str], start: int, end: int | None) -> str:
-    """The first prose line under an entry heading."""
+    """The first sentence of the first prose paragraph under an entry heading."""
+    paragraph: list[str] = []
+    in_code = False
     for line in lines[start:end]:
         text = line.strip()
-        if text and not text.startswith(("#", "-", "*", "|", "```", ">")) and not text[0].isdigit():
-            return _first_sentence(_PLAIN_STRIP.sub(r"\1", text))
-    return ""
+        if text.startswith(("```", "~~~")):
+            in_code = not in_code
+        if paragraph and (in_code or not text or _starts_block(text)):
+            break
+        if text and not in_code and not _starts_block(text):
+            paragraph.append(text)
+    plain = _join_cjk_breaks(_PLAIN_STRIP.sub(r"\1", "\n".join(paragraph)))
+    return _first_sentence(plain.replace("\n", " "))
+
+
+def _starts_block(text: str) -> bool:
+    return text.startswith(("#", "-", "*", "|", "```", "~~~", ">")) or text[0].isdigit()

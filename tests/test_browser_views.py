@@ -50,7 +50,7 @@ TASKS = [
     ("t10", "</script><img src=x onerror=alert(1)>", "pending", "manager", "researcher",
      "ai/tasker.md", "2025-02-01 10:00", "A title that tries to break out."),
     ("t11", "交易明细导出", "in_progress", "executor", "debugger", "ai/tasker-v2.md",
-     "2025-03-08 18:00", "财务团队每月导出交易明细。"),
+     "2025-03-08 18:00", "财务团队每月\n导出交易明细。"),
     ("t12", "Audit log", "pending", "manager", "researcher", "ai/tasker-v2.md",
      "2025-02-25 17:25", "Who changed what, when, with which API key."),
 ]
@@ -189,6 +189,14 @@ def test_filter_by_next_role_and_body_text(sites, page):
     assert len(shown_ids(page)) == 12
 
 
+def test_a_chinese_phrase_wrapped_across_source_lines_is_found(sites, page):
+    page.goto(url(sites["en"], "tasks/index.html") + "?q=每月导出")
+    assert shown_ids(page) == ["t11"]
+    expect(page.locator("tr[data-task-id=t11] .summary")).to_have_text("财务团队每月导出交易明细。")
+    page.goto(url(sites["en"], "tasks/t11.html"))     # no stray space where the line wrapped
+    expect(page.locator(".markdown-body p").first).to_have_text("财务团队每月导出交易明细。")
+
+
 def test_sorting_by_any_column(sites, page):
     page.goto(url(sites["en"], "tasks/index.html"))
     page.click("th[data-sort-key=updated] .sort")
@@ -206,6 +214,33 @@ def test_sorting_by_any_column(sites, page):
     assert shown_ids(page)[:3] == ["t04", "t10", "t12"]
 
 
+def test_sorting_on_a_phone_where_the_headers_are_hidden(sites, browser):
+    page = new_page(browser, viewport=PHONE)
+    page.goto(url(sites["en"], "tasks/index.html"))
+    expect(page.locator("th[data-sort-key=updated] .sort")).to_be_hidden()
+    expect(page.locator("select[name=order]")).to_be_disabled()
+    page.select_option("select[name=sort]", "updated")
+    assert "sort=updated&order=desc" in page.url
+    expect(page.locator("select[name=order]")).to_have_value("desc")
+    assert shown_ids(page)[:3] == ["t11", "t02", "t09"]
+    page.select_option("select[name=order]", "asc")
+    assert shown_ids(page)[:2] == ["t07", "t08"]
+    page.select_option("select[name=sort]", "status")
+    expect(page.locator("select[name=order]")).to_have_value("asc")
+    assert shown_ids(page)[:3] == ["t04", "t10", "t12"]
+    page.go_back()
+    expect(page.locator("select[name=sort]")).to_have_value("updated")
+    expect(page.locator("select[name=order]")).to_have_value("asc")
+    page.select_option("select[name=sort]", "")
+    assert "sort=" not in page.url and shown_ids(page)[:2] == ["t01", "t02"]
+    page.context.close()
+    desktop = new_page(browser, viewport=DESKTOP)
+    desktop.goto(url(sites["en"], "tasks/index.html"))
+    expect(desktop.locator("select[name=sort]")).to_be_hidden()
+    assert page.errors == [] and desktop.errors == []
+    desktop.context.close()
+
+
 def test_the_list_without_javascript_lists_every_task(sites, browser):
     page = new_page(browser, java_script_enabled=False)
     page.goto(url(sites["en"], "tasks/index.html"))
@@ -215,13 +250,145 @@ def test_the_list_without_javascript_lists_every_task(sites, browser):
     page.context.close()
 
 
-def test_slash_focuses_the_filter_or_the_search(sites, page):
-    page.goto(url(sites["en"], "tasks/index.html"))
-    page.keyboard.press("/")
-    expect(page.locator("input[name=q]")).to_be_focused()
+def test_slash_focuses_the_site_search_everywhere_and_f_the_filter(sites, page):
+    for path in ("tasks/index.html", "board.html"):
+        page.goto(url(sites["en"], path))
+        page.keyboard.press("/")
+        expect(page.locator("#site-search")).to_be_focused()
+        page.keyboard.press("Escape")
+        page.keyboard.press("f")
+        expect(page.locator("input[name=q]")).to_be_focused()
+        expect(page.locator("input[name=q]")).to_have_value("")
+        expect(page.locator("input[name=q]")).to_have_attribute("aria-keyshortcuts", "f")
     page.goto(url(sites["en"], "tasks/t01.html"))
     page.keyboard.press("/")
     expect(page.locator("#site-search")).to_be_focused()
+    page.keyboard.press("Escape")
+    page.keyboard.press("f")     # no filter here: nothing happens
+    expect(page.locator("body")).to_be_focused()
+
+
+def test_a_task_without_a_title_is_named_by_its_description(browser, tmp_path):
+    text = ("---\nstatus: pending\n---\n# 任务描述\n优化 taskmon.html，提升用户体验。\n"
+            "在开始之前先读源码。\n")
+    files = {"ai/tasks/task_20250222_231952_90755fe4.md": text}
+    out = tmp_path / "out"
+    build(write_tree(tmp_path / "src", files), out)
+    title = "优化 taskmon.html，提升用户体验"
+    page = new_page(browser)
+    page.goto(url(out, "tasks/task_20250222_231952_90755fe4.html"))
+    expect(page.locator(".task-header h1")).to_have_text(title)
+    page.goto(url(out, "tasks/index.html"))
+    expect(page.locator("tbody .col-title a")).to_have_text(title)
+    expect(page.locator("tbody .summary")).to_have_count(0)   # no second copy of the title
+    page.goto(url(out, "board.html"))
+    expect(page.locator(".card-title")).to_have_text(title)
+    expect(page.locator(".card-id")).to_have_text("task_20250222_231952_90755fe4")
+    assert page.errors == []
+    page.context.close()
+
+
+TIMELINE_TASK = """---
+task_id: tl
+title: Timeline
+status: in_progress
+---
+# Work log
+## Researcher (2025-01-01 09:00)
+Keys live in PostgreSQL, in the same transaction as the postings, so a crash can
+never leave postings without their key. More later.
+
+- [x] read
+- [ ] decide
+
+## Planner (2025-01-08 12:30)
+研究员完成了表格数据
+清洗。
+
+- [ ] one
+- [ ] two
+
+## Executor (2025-01-08 13:15)
+Done.
+"""
+
+DOT = """(head) => {
+  var dot = getComputedStyle(head, "::before");
+  var badge = head.querySelector(".role").getBoundingClientRect();
+  var top = head.getBoundingClientRect().top + parseFloat(dot.top) + parseFloat(dot.height) / 2;
+  return dot.content === "none" ? null : Math.abs(top - (badge.top + badge.height / 2));
+}"""
+
+
+@pytest.mark.parametrize("lang, gaps, span, handover", [
+    ("en", ["+7 d 3 h", "+45 min"], "Span 7 d 4 h",
+     ["Hand-over: 1 open item", "Hand-over: 2 open items"]),
+    ("zh", ["+7 天 3 小时", "+45 分钟"], "历时 7 天 4 小时", ["交接: 1 项未完成", "交接: 2 项未完成"])])
+def test_timeline_entries_read_whole(browser, tmp_path, lang, gaps, span, handover):
+    out = tmp_path / "out"
+    build(write_tree(tmp_path / "src", {"ai/tasks/tl.md": TIMELINE_TASK}), out, lang=lang)
+    page = new_page(browser, viewport=DESKTOP)
+    page.goto(url(out, "tasks/tl.html"))
+    expect(page.locator(".timeline .gap")).to_have_text(gaps)
+    expect(page.locator(".timeline-summary")).to_contain_text(span)
+    expect(page.locator(".entry-summary")).to_have_text([
+        "Keys live in PostgreSQL, in the same transaction as the postings, so a crash can never "
+        "leave postings without their key.", "研究员完成了表格数据清洗。", "Done."])
+    expect(page.locator(".handover")).to_have_text(handover)
+    expect(page.locator(".handover").first).to_have_attribute("title", "decide")
+    # Each role dot is level with its entry's role badge, not with the gap above it.
+    for head in page.locator(".entry-head").all():
+        offset = head.evaluate(DOT)
+        assert offset is not None and offset < 2, offset
+    page.context.close()
+
+
+def test_the_rest_of_needs_attention_is_one_link_to_exactly_those_tasks(browser, tmp_path):
+    # Stale: open and idle for over 14 days before the build (SOURCE_DATE_EPOCH is not set,
+    # so "now" is today: a date in 2020 is stale, one in 2099 is not).
+    tasks = ([(f"r{i:02}", f"Review {i}", "review", "2099-01-01 10:00") for i in range(20)] +
+             [(f"s{i:02}", f"Stale {i}", "pending", "2020-01-01 10:00") for i in range(15)] +
+             [(f"f{i:02}", f"Fresh {i}", "pending", "2099-01-01 10:00") for i in range(5)])
+    files = {f"ai/tasks/{i}.md": (f"---\ntask_id: {i}\ntitle: {title}\nstatus: {status}\n"
+                                  f"updated_at: '{when}'\n---\n")
+             for i, title, status, when in tasks}
+    out = tmp_path / "out"
+    build(write_tree(tmp_path / "src", files), out)
+    page = new_page(browser, viewport=DESKTOP)
+    page.goto(url(out, "index.html"))
+    more = page.locator("section[aria-labelledby=attention-h] p a")
+    expect(more).to_have_text("5 more →")
+    more.click()
+    expect(page.locator("input[name=attention]")).to_be_checked()
+    expect(page.locator("[data-shown]")).to_have_text("35 of 40")
+    assert not any(i.startswith("f") for i in shown_ids(page))
+    page.uncheck("input[name=attention]")
+    expect(page.locator("[data-shown]")).to_have_text("40 of 40")
+    page.goto(url(out, "board.html") + "?attention=1")
+    expect(page.locator(".card:visible")).to_have_count(35)
+    assert page.errors == []
+    page.context.close()
+
+
+def test_unknown_filter_values_in_a_link_are_left_out_and_said(sites, page):
+    page.goto(url(sites["en"], "tasks/index.html") + "?current=nobody&status=done,review&q=")
+    expect(page.locator("[data-shown]")).to_have_text("2 of 12")
+    notice = page.locator("[data-filter-notice]")
+    expect(notice).to_be_visible()
+    expect(notice.locator("[data-dropped]")).to_have_text("status=done, current=nobody")
+    assert page.url.endswith("tasks/index.html?status=review")
+    page.click("[data-reset]")
+    expect(notice).to_be_hidden()
+    expect(page.locator("[data-shown]")).to_have_text("12 of 12")
+    page.goto(url(sites["en"], "board.html") + "?status=done&lanes=x")
+    expect(page.locator(".board > .column")).to_have_count(8)
+    expect(page.locator("[data-filter-notice] [data-dropped]")).to_have_text(
+        "status=done, lanes=x")
+    page.click("[data-filter-notice] [data-dismiss]")
+    expect(page.locator("[data-filter-notice]")).to_be_hidden()
+    page.goto(url(sites["en"], "tasks/index.html") + "?status=review&sort=updated&order=desc")
+    expect(page.locator("[data-filter-notice]")).to_be_hidden()
+    assert page.errors == []
 
 
 # -- the board ------------------------------------------------------------------------------
@@ -258,6 +425,67 @@ def test_board_columns_lanes_and_filters(sites, page):
     page.check("input[name=status][value=review]")
     expect(page.locator(".board > .column")).to_have_count(1)
     assert page.errors == []
+
+
+BOARD_GEOMETRY = """() => {
+  var board = document.querySelector("[data-board]");
+  var lanes = Array.from(document.querySelectorAll(".lane"));
+  return {
+    overflow: board.scrollWidth - board.clientWidth,
+    laneRowsScroll: lanes.some(l => getComputedStyle(l.lastElementChild).overflowX !== "visible"),
+    columnX: lanes.map(l => Array.from(l.querySelectorAll(".column"),
+                                       c => Math.round(c.getBoundingClientRect().x))),
+    emptyHeights: Array.from(document.querySelectorAll(".lane .column.is-empty"),
+                             c => c.getBoundingClientRect().height),
+    danglingArrows: Array.from(document.querySelectorAll(".card .arrow")).filter(a => {
+      var role = a.nextElementSibling.getBoundingClientRect();
+      return Math.abs(a.getBoundingClientRect().top - role.top) > role.height;
+    }).length
+  };
+}"""
+
+
+def test_board_columns_fit_a_desktop_and_lanes_share_one_scroller(sites, browser):
+    page = new_page(browser, viewport=DESKTOP)
+    page.goto(url(sites["en"], "board.html"))
+    found = page.evaluate(BOARD_GEOMETRY)
+    assert found["overflow"] <= 0 and found["danglingArrows"] == 0, found
+    expect(page.locator("[data-board]")).not_to_have_class(re.compile("more-right"))
+    # Statuses that no shown task has narrow to a strip; the others share the room.
+    page.fill("input[name=q]", "汇率")
+    expect(page.locator(".column.is-collapsed")).to_have_count(7)
+    widths = page.eval_on_selector_all(".board > .column", "cs => cs.map(c => c.offsetWidth)")
+    assert max(widths[:4] + widths[5:]) <= 40 and widths[4] > 800, widths
+    page.fill("input[name=q]", "")
+    expect(page.locator(".column.is-collapsed")).to_have_count(0)
+    page.set_viewport_size({"width": 1000, "height": 860})
+    page.check("input[name=lanes]")
+    found = page.evaluate(BOARD_GEOMETRY)
+    assert found["overflow"] > 0 and not found["laneRowsScroll"], found
+    assert all(xs == found["columnX"][0] for xs in found["columnX"]), found["columnX"]
+    assert found["emptyHeights"] and max(found["emptyHeights"]) < 80, found["emptyHeights"]
+    board = page.locator("[data-board]")
+    expect(board).to_have_class(re.compile("more-right"))     # the fade says there is more
+    board.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
+    expect(board).not_to_have_class(re.compile("more-right"))
+    expect(board).to_have_class(re.compile("more-left"))
+    assert page.errors == []
+    page.context.close()
+
+
+def test_phone_matrices_say_they_scroll(sites, browser):
+    page = new_page(browser, viewport=PHONE)
+    page.goto(url(sites["en"], "index.html"))
+    note = page.locator(".scroll-note").first
+    expect(note).to_be_visible()
+    expect(note).to_have_text("More statuses to the right →")
+    page.locator(".table-wrap").first.evaluate("w => { w.scrollLeft = w.scrollWidth; }")
+    expect(note).to_be_hidden()
+    page.context.close()
+    desktop = new_page(browser, viewport=DESKTOP)
+    desktop.goto(url(sites["en"], "index.html"))
+    expect(desktop.locator(".scroll-note").first).to_be_hidden()
+    desktop.context.close()
 
 
 def test_board_drag_reorders_a_column_and_the_order_survives_a_reload(sites, page):
@@ -337,6 +565,64 @@ def test_changed_tasks_are_marked_until_read(browser, tmp_path):
     page.context.close()
 
 
+MARKS_BY_SECTION = """() => {
+  var found = {};
+  document.querySelectorAll("main [data-new-mark]").forEach(function (mark) {
+    var section = mark.closest("section").getAttribute("aria-labelledby");
+    var link = mark.previousElementSibling.getAttribute("href");
+    (found[section] = found[section] || []).push(link);
+  });
+  return found;
+}"""
+
+
+@pytest.mark.parametrize("lang, just_now", [("en", "just now"), ("zh", "刚刚")])
+def test_the_dashboard_marks_each_changed_task_once_per_section(browser, tmp_path, lang,
+                                                                 just_now):
+    root = write_tree(tmp_path / "src", source_files())
+    out = tmp_path / "out"
+    build(root, out, lang=lang)
+    page = new_page(browser, viewport=DESKTOP)
+    page.goto(url(out, "index.html"))
+    for name in ("t02", "t05"):     # changed after the visit, dated in the future: "just now"
+        path = root / f"ai/tasks/{name}.md"
+        path.write_text(re.sub(r"updated_at: '[^']+'", "updated_at: '2099-01-01 10:00'",
+                               path.read_text()))
+    build(root, out, lang=lang)
+    page.reload()
+    expect(page.locator("[data-changed-count]")).to_have_text("2")
+    expect(page.locator("[data-changed-list] li")).to_have_text(
+        [re.compile(rf"· {just_now}$")] * 2)
+    marks = page.evaluate(MARKS_BY_SECTION)
+    assert "activity-h" not in marks, marks
+    assert len(marks["changed-h"]) == 2 and len(marks["recent-h"]) == 2, marks
+    assert all(len(links) == len(set(links)) for links in marks.values()), marks
+    assert page.errors == []
+    page.context.close()
+
+
+def test_dashboard_counts_fit_one_row_and_the_build_time_shows_once(browser, tmp_path):
+    files = source_files()
+    files["ai/tasks/t99.md"] = "---\ntask_id: t99\ntitle: Odd\nstatus: someday\n---\n"
+    out = tmp_path / "out"
+    build(write_tree(tmp_path / "src", files), out)
+    for javascript in (True, False):
+        page = new_page(browser, viewport=DESKTOP, java_script_enabled=javascript)
+        page.goto(url(out, "index.html"))
+        cards = page.locator(".count-card")
+        expect(cards).to_have_count(9)              # eight statuses and "unknown"; no total card
+        tops = {round(box["y"]) for box in (c.bounding_box() for c in cards.all())}
+        assert len(tops) == 1, tops
+        expect(page.locator("#counts-h a")).to_have_text("all 13 →")
+        # Once, in the footer, from build.js (so a build changes no page for its time alone).
+        built = page.get_by_text(re.compile(r"^Built"))
+        expect(built).to_have_count(1)
+        if javascript:
+            expect(built).to_be_visible()
+            expect(page.locator("footer [data-built-at]")).to_have_text(re.compile(r"^\d{4}-"))
+        page.context.close()
+
+
 # -- language, theme, search ------------------------------------------------------------------
 
 
@@ -358,18 +644,30 @@ def test_dark_mode_follows_the_os_and_the_toggle_is_remembered(sites, browser):
     page.goto(url(sites["en"], "index.html"))
     toggle = page.locator("[data-theme-toggle]")
     background = "getComputedStyle(document.body).backgroundColor"
-    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(toggle).to_have_attribute("data-mode", "auto")
+    expect(toggle).to_have_attribute("aria-label", "Theme: as the system. Press for light.")
     dark = page.evaluate(background)
     toggle.click()
-    expect(toggle).to_have_attribute("aria-pressed", "false")
+    expect(toggle).to_have_attribute("data-mode", "light")
     light = page.evaluate(background)
     assert light != dark
     page.goto(url(sites["en"], "board.html"))
     assert page.evaluate(background) == light
     expect(page.locator("html")).to_have_class(re.compile(r"\blight\b"))
     toggle.click()
+    expect(toggle).to_have_attribute("data-mode", "dark")
     page.reload()
     assert page.evaluate(background) == dark
+    # The third press goes back to following the system, which it then does.
+    toggle.click()
+    expect(toggle).to_have_attribute("data-mode", "auto")
+    assert page.evaluate("localStorage.getItem('taskmon:theme')") is None
+    page.emulate_media(color_scheme="light")
+    assert page.evaluate(background) == light
+    page.reload()
+    expect(toggle).to_have_attribute("data-mode", "auto")
+    assert page.evaluate(background) == light
+    expect(toggle).to_have_attribute("aria-label", "Theme: as the system. Press for dark.")
     page.context.close()
 
 
@@ -392,6 +690,38 @@ def test_search_finds_chinese_and_english_words_when_served(sites, page):
     assert page.errors == []
 
 
+def test_search_keys_enter_opens_the_first_result_and_one_escape_closes(sites, page):
+    with serving(sites["en"]) as base:
+        page.goto(base + "index.html")
+        results = page.locator("#search-results")
+        page.fill("#site-search", "backoff")
+        expect(results.locator("a").first).to_contain_text("Rate limiting per key")
+        page.keyboard.press("ArrowDown")
+        expect(results.locator("a").first).to_be_focused()
+        page.keyboard.press("Escape")
+        expect(results).to_be_hidden()
+        expect(page.locator("#site-search")).to_be_focused()
+        expect(page.locator("#site-search")).to_have_attribute("aria-expanded", "false")
+        # Enter right after typing waits for the results, then opens the first.
+        page.fill("#site-search", "")
+        page.locator("#site-search").press_sequentially("汇率")
+        page.keyboard.press("Enter")
+        page.wait_for_url(re.compile(r"/tasks/t03\.html"))
+    assert page.errors == []
+
+
+def test_search_results_stay_on_a_phone_screen(sites, browser):
+    page = new_page(browser, viewport=PHONE)
+    page.goto(url(sites["zh"], "index.html"))
+    page.fill("#site-search", "汇率")
+    results = page.locator("#search-results")
+    expect(results.locator("a").first).to_contain_text("多币种汇率换算")
+    box = results.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"], box
+    assert page.errors == []
+    page.context.close()
+
+
 def test_search_from_disk_says_it_needs_http_and_offers_titles(sites, page):
     page.goto(url(sites["en"], "tasks/t01.html"))
     page.fill("#site-search", "webhooks")
@@ -402,6 +732,94 @@ def test_search_from_disk_says_it_needs_http_and_offers_titles(sites, page):
     page.fill("input[name=q]", "webhooks")
     assert shown_ids(page) == ["t04"]
     assert page.errors == []
+
+
+LINE_BOXES = """(node) => {
+  var range = document.createRange();
+  range.selectNodeContents(node);
+  var tops = new Set(Array.from(range.getClientRects(), r => Math.round(r.top)));
+  return tops.size;
+}"""
+
+CHECKBOXES = """() => {
+  function rgb(text) { return (text.match(/[\\d.]+/g) || []).map(Number); }
+  function lum(c) {
+    var v = c.slice(0, 3).map(
+      x => (x /= 255) <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * v[0] + 0.7152 * v[1] + 0.0722 * v[2];
+  }
+  function ratio(a, b) {
+    var x = lum(rgb(a)), y = lum(rgb(b));
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+  }
+  var page = getComputedStyle(document.body).backgroundColor;
+  return Array.from(document.querySelectorAll(".task-list-item-checkbox"), box => {
+    var style = getComputedStyle(box);
+    var edge = box.checked ? style.backgroundColor : style.borderTopColor;
+    return [box.getAttribute("aria-label"), box.checked, ratio(edge, page) >= 3];
+  });
+}"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_ids_front_matter_and_checklists_read_as_written(browser, tmp_path, scheme):
+    long_id = "task_20261005_093012_3fa81c2e"
+    files = {f"ai/tasks/{long_id}.md": task_text(
+        long_id, "Bootstrap the ledger-api service skeleton with a long title", "review",
+        "debugger", "manager", "ai/tasker.md", "2025-03-05 10:00", "Text.")}
+    out = tmp_path / "out"
+    build(write_tree(tmp_path / "src", files), out)
+    page = new_page(browser, viewport=DESKTOP, color_scheme=scheme)
+    page.goto(url(out, "tasks/index.html"))
+    assert page.locator("tbody td.col-id").evaluate(LINE_BOXES) == 1
+    page.goto(url(out, f"tasks/{long_id}.html"))
+    page.click("details.raw summary")
+    raw = page.locator("details.raw pre code")
+    assert raw.evaluate(LINE_BOXES) == raw.text_content().count("\n") + 1
+    assert page.evaluate(CHECKBOXES) == [
+        ["Read the docs", True, True], ["Decide the layout", False, True],
+        ["Layout", True, True], ["Stages", True, True]]
+    page.context.close()
+
+
+# -- docs -----------------------------------------------------------------------------------------
+
+DOC_LAYOUT = """() => {
+  var box = (s) => document.querySelector(s).getBoundingClientRect();
+  var h1 = document.querySelector("article h1"), toc = document.querySelector("article .toc");
+  return {h1: box("article h1"), toc: box("article .toc"), nav: box(".doc-nav"),
+          article: box("article.doc"), h1BeforeToc: !!(h1.compareDocumentPosition(toc) & 4),
+          h1s: document.querySelectorAll("h1").length};
+}"""
+
+
+def test_a_doc_starts_with_its_title_then_its_contents(sites, browser):
+    phone = new_page(browser, viewport=PHONE)
+    phone.goto(url(sites["en"], "docs/guide.html"))
+    found = phone.evaluate(DOC_LAYOUT)
+    assert found["h1BeforeToc"] and found["h1s"] == 1
+    assert found["h1"]["y"] < 200                          # on the first screen
+    assert found["nav"]["y"] >= found["article"]["y"] + found["article"]["height"]
+    phone.context.close()
+    desktop = new_page(browser, viewport=DESKTOP)
+    desktop.goto(url(sites["en"], "docs/guide.html"))
+    found = desktop.evaluate(DOC_LAYOUT)
+    assert found["h1BeforeToc"]
+    assert found["nav"]["x"] + found["nav"]["width"] <= found["h1"]["x"]   # nav on the left
+    assert found["toc"]["x"] >= found["h1"]["x"] + 400                      # contents beside
+    expect(desktop.locator(".doc-nav a[aria-current=page]")).to_have_text("部署指南")
+    desktop.context.close()
+
+
+def test_a_doc_without_a_heading_gets_its_title_as_one(browser, tmp_path):
+    files = {"docs/plain.md": "---\ntitle: Plain notes\n---\nJust text.\n\n## Part\n\nMore.\n"}
+    out = tmp_path / "out"
+    build(write_tree(tmp_path / "src", files), out)
+    page = new_page(browser, viewport=DESKTOP)
+    page.goto(url(out, "docs/plain.html"))
+    expect(page.locator("h1")).to_have_text("Plain notes")
+    assert page.evaluate(DOC_LAYOUT)["h1BeforeToc"]
+    page.context.close()
 
 
 # -- every page type: no errors, phone width, screenshots ---------------------------------------

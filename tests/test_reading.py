@@ -74,7 +74,7 @@ def test_english_keys(build_site):
     assert task.created == datetime(2025, 1, 1, 9, 0, 0)
     assert task.updated_raw == "2025-01-02 10:30:00"
     assert task.extra == {"estimate": "3d"}
-    assert task.title == "task_20250101_090000_abcdef12" and task.title_from == "id"
+    assert task.title == "Add a login page" and task.title_from == "description"
     assert task.summary == "Add a login page."
     assert set(task.sections) == {"description", "state", "worklog"}
 
@@ -124,15 +124,42 @@ def test_file_without_front_matter(build_site):
         (None, "2024-03-27", 1, 2)]
 
 
-def test_title_prefers_front_matter_then_first_specific_h1(build_site):
+def test_title_prefers_front_matter_then_first_specific_h1_then_the_description(build_site):
+    long = "很长的描述" * 20
     files = {
         "ai/tasks/t1.md": "---\ntask_id: t1\ntitle: From meta\n---\n# Heading title\n",
         "ai/tasks/t2.md": "---\ntask_id: t2\n---\n# 任务描述\ntext\n# Real title\n",
-        "ai/tasks/t3.md": "---\ntask_id: t3\n---\n# 任务描述\ntext\n",
+        "ai/tasks/t3.md": "---\ntask_id: t3\n---\n# 任务描述\nFirst line\nwraps. Then more.\n",
+        "ai/tasks/t4.md": "---\ntask_id: t4\n---\n# 相关文档\n- a.md\n\n# 最初任务描述\n"
+                          "> 优化 arch 的\n> WebSocket 服务\n\n# 任务描述\n别的。\n",
+        "ai/tasks/t5.md": "---\ntask_id: t5\n---\n# Description\n| a |\n|---|\n| b |\n\n"
+                          "- [ ] 写测试。然后\n",
+        "ai/tasks/t6.md": f"---\ntask_id: t6\n---\n## 任务描述\n{long}。\n",
+        "ai/tasks/t7.md": ("---\ntask_id: t7\n---\n# 任务描述\n```\ncode\n```\n"
+                          "# 当前状态\n进行中。\n"),
     }
     builder = build_site(files)
     assert [(t.id, t.title, t.title_from) for t in builder.site.tasks] == [
-        ("t1", "From meta", "front matter"), ("t2", "Real title", "heading"), ("t3", "t3", "id")]
+        ("t1", "From meta", "front matter"), ("t2", "Real title", "heading"),
+        ("t3", "First line wraps", "description"),
+        ("t4", "优化 arch 的 WebSocket 服务", "description"),
+        ("t5", "写测试", "description"),
+        ("t6", long[:79] + "…", "description"),
+        ("t7", "t7", "id")]
+
+
+def test_the_corpus_task_without_a_title_is_named_by_its_description(corpus, build_site):
+    from pathlib import Path
+
+    name = "ai/tasks/task_20250222_231952_90755fe4.md"
+    builder = build_site({name: Path(corpus, name).read_bytes()})
+    task = builder.site.tasks[0]
+    assert (task.id, task.title, task.title_from) == (
+        "task_20250222_231952_90755fe4",
+        "优化 taskmon.html 和 taskmon.py，提升用户体验和代码质量", "description")
+    assert task.summary == "优化 taskmon.html 和 taskmon.py，提升用户体验和代码质量。"
+    html = (builder.output_dir / task.url).read_text(encoding="utf-8")
+    assert "<h1>优化 taskmon.html 和 taskmon.py，提升用户体验和代码质量</h1>" in html
 
 
 def test_bom_crlf_and_gb18030(build_site):
@@ -261,3 +288,44 @@ def test_a_new_task_from_the_tool_shows_its_title(build_site):
         ("t_en", "Fix: login # now", "pending", "researcher"),
         ("t_zh", '实现 "登录": 第一步', "pending", "researcher")]
     assert builder.site.problems == []
+
+
+WRAPPED_ZH = """---
+task_id: wrapped
+status: pending
+---
+# 任务描述
+上线 ledger-api 前，需要把表格数据
+清洗成统一格式的 CSV，整理科目和分录
+（postings）。English words
+on two lines keep their space.
+
+# 工作记录
+## 研究员 (2025-01-01 09:00)
+对比了三种建模方式，**结论**是两表结构
+最适合。其余见下文。
+
+## Planner (2025-01-02 10:00)
+Keys live in PostgreSQL, in the same transaction as the postings, so a crash can
+never leave postings without their key. More later.
+"""
+
+
+def test_soft_line_breaks_between_chinese_characters_add_no_space(build_site):
+    builder = build_site({"ai/tasks/w.md": WRAPPED_ZH})
+    task = task_by_id(builder, "wrapped")
+    description = ("上线 ledger-api 前，需要把表格数据清洗成统一格式的 CSV，整理科目和分录"
+                   "（postings）。English words on two lines keep their space.")
+    assert task.sections["description"].text == description
+    assert task.text.startswith("任务描述 " + description + " 工作记录 ")
+    assert task.summary == description.split("English")[0]
+    assert [e.summary for e in task.worklog] == [
+        "对比了三种建模方式，结论是两表结构最适合。",
+        "Keys live in PostgreSQL, in the same transaction as the postings, so a crash can "
+        "never leave postings without their key."]
+    data_js = (builder.output_dir / "assets/data.js").read_text(encoding="utf-8")
+    assert "需要把表格数据清洗成统一格式的 CSV，整理科目和分录（postings）。" in data_js
+    html = (builder.output_dir / task.url).read_text(encoding="utf-8")
+    assert ("<p>上线 ledger-api 前，需要把表格数据清洗成统一格式的 CSV，整理科目和分录（postings）。"
+            "English words\non two lines keep their space.</p>") in html
+    assert "<p>对比了三种建模方式，<strong>结论</strong>是两表结构最适合。其余见下文。</p>" in html

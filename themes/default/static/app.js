@@ -136,27 +136,51 @@
     return t("unit_day", { n: Math.floor(minutes / 1440) });
   }
 
+  /** "3 d ago", but "just now" on its own (not "just now ago"). */
+  function ago(epochSeconds) {
+    var text = age(epochSeconds);
+    return text === t("just_now") ? text : t("ago", { t: text });
+  }
+
   // -- theme ----------------------------------------------------------------------
 
+  // Three modes: "auto" follows the system (nothing stored), "dark" and "light" are
+  // remembered. A press goes from auto to the other scheme, then to the system's, then
+  // back to auto, so every press but the last changes what is seen.
   function setupTheme() {
     var button = document.querySelector("[data-theme-toggle]");
     var html = document.documentElement;
     var media = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null;
     if (!button) return;
-    function isDark() {
-      return html.classList.contains("dark") ||
-        (!html.classList.contains("light") && !!media && media.matches);
+    function mode() {
+      return html.classList.contains("dark") ? "dark" :
+        html.classList.contains("light") ? "light" : "auto";
+    }
+    function following(current) {
+      var system = media && media.matches ? "dark" : "light";
+      var other = system === "dark" ? "light" : "dark";
+      return current === "auto" ? other : current === other ? system : "auto";
+    }
+    function name(which) {
+      if (which === "auto") return button.getAttribute("data-auto");
+      return which === "dark" ? t("theme_dark") : t("theme_light");
     }
     function show() {
-      var dark = isDark();
-      button.setAttribute("aria-pressed", dark ? "true" : "false");
-      button.title = dark ? t("theme_light") : t("theme_dark");
+      var current = mode();
+      var text = button.getAttribute("data-label").replace("{mode}", name(current))
+        .replace("{next}", name(following(current)));
+      button.setAttribute("data-mode", current);
+      button.setAttribute("aria-label", text);
+      button.title = text;
     }
     button.addEventListener("click", function () {
-      var next = isDark() ? "light" : "dark";
+      var next = following(mode());
       html.classList.remove("dark", "light");
-      html.classList.add(next);
-      try { localStorage.setItem("taskmon:theme", next); } catch (e) { /* not remembered */ }
+      if (next !== "auto") html.classList.add(next);
+      try {
+        if (next === "auto") localStorage.removeItem("taskmon:theme");
+        else localStorage.setItem("taskmon:theme", next);
+      } catch (e) { /* not remembered */ }
       show();
     });
     if (media && media.addEventListener) media.addEventListener("change", show);
@@ -165,13 +189,15 @@
 
   // -- keyboard -------------------------------------------------------------------
 
+  // "/" goes to the site search on every page; "f" to the filter of the list or board.
   function setupKeyboard() {
+    var keys = { "/": "#site-search", f: "[data-filters] input[name=q]" };
     document.addEventListener("keydown", function (event) {
-      if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey) return;
+      var selector = keys[event.key];
+      if (!selector || event.ctrlKey || event.metaKey || event.altKey) return;
       var target = event.target;
       if (target.closest && target.closest("input, textarea, select, [contenteditable]")) return;
-      var field = document.querySelector("[data-filters] input[name=q]") ||
-        document.getElementById("site-search");
+      var field = document.querySelector(selector);
       if (!field) return;
       event.preventDefault();
       field.focus();
@@ -194,11 +220,24 @@
     var pagefind = null;
     var timer = 0;
     var generation = 0;
+    // The query whose results the panel shows, and whether Enter waits for them.
+    var answered = null;
+    var openFirst = false;
+    var reopenOnFocus = true;
 
-    function open(nodes) {
+    function open(nodes, query) {
       panel.replaceChildren.apply(panel, nodes);
       panel.hidden = false;
       input.setAttribute("aria-expanded", "true");
+      answered = query == null ? null : query;
+      if (answered != null && openFirst) {
+        openFirst = false;
+        goToFirst();
+      }
+    }
+    function goToFirst() {
+      var first = panel.querySelector("a[href]");
+      if (first) location.href = first.href;
     }
     function close() {
       panel.hidden = true;
@@ -212,7 +251,7 @@
       if (!query) return close();
       if (fromDisk) {
         return titleMatches(query, function (list) {
-          if (mine === generation) open([note("search_needs_http")].concat(list));
+          if (mine === generation) open([note("search_needs_http")].concat(list), query);
         });
       }
       open([note("search_loading")]);
@@ -222,10 +261,10 @@
         return Promise.all(search.results.slice(0, 10).map(function (r) { return r.data(); }));
       }).then(function (results) {
         if (mine !== generation) return;
-        open(results.length ? [resultList(results)] : [note("search_no_results")]);
+        open(results.length ? [resultList(results)] : [note("search_no_results")], query);
       }, function () {
         titleMatches(query, function (list) {
-          if (mine === generation) open([note("search_no_index")].concat(list));
+          if (mine === generation) open([note("search_no_index")].concat(list), query);
         });
       });
     }
@@ -251,13 +290,23 @@
     }
 
     input.addEventListener("input", function () {
+      openFirst = false;
       clearTimeout(timer);
       timer = setTimeout(run, 120);
     });
-    input.addEventListener("focus", function () { if (input.value.trim()) run(); });
+    input.addEventListener("focus", function () {
+      if (reopenOnFocus && input.value.trim()) run();
+    });
     input.addEventListener("keydown", function (event) {
       if (event.key === "Escape") { close(); input.blur(); }
       if (event.key === "ArrowDown") { moveSelection(panel, 1); event.preventDefault(); }
+      if (event.key === "Enter" && input.value.trim()) {
+        event.preventDefault();
+        if (!panel.hidden && answered === input.value.trim()) return goToFirst();
+        openFirst = true;
+        clearTimeout(timer);
+        run();
+      }
     });
     panel.addEventListener("keydown", function (event) {
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
@@ -265,7 +314,9 @@
         event.preventDefault();
       } else if (event.key === "Escape") {
         close();
+        reopenOnFocus = false;
         input.focus();
+        reopenOnFocus = true;
       }
     });
     document.addEventListener("click", function (event) {
@@ -385,6 +436,32 @@
     });
   }
 
+  /** Boxes that scroll sideways fade at an edge that has more behind it. */
+  function setupScrollHints() {
+    var boxes = document.querySelectorAll("[data-scroll-hint]");
+    function update(box) {
+      var rest = box.scrollWidth - box.clientWidth - box.scrollLeft;
+      box.classList.toggle("more-left", box.scrollLeft > 1);
+      box.classList.toggle("more-right", rest > 1);
+    }
+    boxes.forEach(function (box) {
+      box.addEventListener("scroll", function () { update(box); }, { passive: true });
+      if (window.ResizeObserver) new ResizeObserver(function () { update(box); }).observe(box);
+      update(box);
+    });
+    // The board's content changes with its filters.
+    document.addEventListener("taskmon:rendered", function () { boxes.forEach(update); });
+  }
+
+  /** Checklist boxes in task and doc bodies are named by their item's text. */
+  function labelChecklists() {
+    document.querySelectorAll(".task-list-item-checkbox:not([aria-label])").forEach(function (box) {
+      var item = box.closest("li").cloneNode(true);
+      item.querySelectorAll("ul, ol").forEach(function (list) { list.remove(); });
+      box.setAttribute("aria-label", item.textContent.trim());
+    });
+  }
+
   function markCurrentDoc() {
     var layout = document.querySelector("[data-doc-url]");
     if (!layout) return;
@@ -396,11 +473,13 @@
 
   window.TaskmonApp = {
     ui: ui, t: t, label: label, root: root, store: store, marks: marks, el: el,
-    newMark: newMark, age: age, fieldIndex: fieldIndex
+    newMark: newMark, age: age, ago: ago, fieldIndex: fieldIndex
   };
 
   showBuildTime();
   markCurrentDoc();
+  setupScrollHints();
+  labelChecklists();
   setupTheme();
   setupKeyboard();
   setupSearch();

@@ -76,7 +76,10 @@
 
   // -- filter state and the URL ------------------------------------------------------
 
-  var PARAMS = ["q", "status", "current", "next", "flow", "new", "lanes", "sort", "order"];
+  var PARAMS = ["q", "status", "current", "next", "flow", "new", "attention", "lanes", "sort",
+    "order"];
+  // Statuses that need attention (besides stale tasks), from the form.
+  var attentionStatuses = [];
 
   function readState(search) {
     var params = new URLSearchParams(search);
@@ -105,7 +108,12 @@
       next[name] = form.elements[name] ? form.elements[name].value : "";
     });
     next["new"] = form.elements["new"].checked ? "1" : "";
+    next.attention = form.elements.attention.checked ? "1" : "";
     next.lanes = form.elements.lanes && form.elements.lanes.checked ? "current" : "";
+    if (form.elements.sort) {
+      next.sort = form.elements.sort.value;
+      next.order = next.sort ? form.elements.order.value : "";
+    }
     return next;
   }
 
@@ -121,13 +129,65 @@
       if (select.value !== state[name]) select.value = "";
     });
     form.elements["new"].checked = !!state["new"];
+    form.elements.attention.checked = !!state.attention;
     if (form.elements.lanes) form.elements.lanes.checked = !!state.lanes;
+    if (form.elements.sort) {
+      form.elements.sort.value = state.sort;
+      if (form.elements.sort.value !== state.sort) form.elements.sort.value = "";
+      form.elements.order.value = state.order === "desc" ? "desc" : "asc";
+      form.elements.order.disabled = !form.elements.sort.value;
+    }
+  }
+
+  /**
+   * *state* without the values this form does not offer (an old link, a renamed role):
+   * they would hide every task while the form shows "All". Returns what it dropped.
+   */
+  function dropUnknown(form, state) {
+    var dropped = [];
+    function offered(name, value) {
+      var field = form.elements[name];
+      if (!field) return false;
+      if (field.tagName === "SELECT") {
+        return Array.prototype.some.call(field.options, function (o) { return o.value === value; });
+      }
+      return field.value === value;
+    }
+    state.status = state.status.filter(function (value) {
+      var known = Array.prototype.some.call(form.querySelectorAll("input[name=status]"),
+        function (box) { return box.value === value; });
+      if (!known) dropped.push("status=" + value);
+      return known;
+    });
+    ["current", "next", "flow", "new", "attention", "lanes", "sort", "order"].forEach(
+      function (name) {
+        // A choice another page makes (the list's sort, the board's lanes) is left alone.
+        var elsewhere = (name === "lanes" || name === "sort" || name === "order") &&
+          !form.elements[name];
+        if (!state[name] || elsewhere || offered(name, state[name])) return;
+        dropped.push(name + "=" + state[name]);
+        state[name] = "";
+      });
+    return dropped;
   }
 
   /** Wire a filter form to *render(state)*; returns a function to change the state in code. */
   function bindFilters(form, render) {
-    var state = readState(location.search);
+    var notice = form.querySelector("[data-filter-notice]");
+    var state = null;
     var typing = false;
+    attentionStatuses = (form.elements.attention.getAttribute("data-statuses") || "").split(",");
+
+    function fromUrl() {
+      var next = readState(location.search);
+      var dropped = dropUnknown(form, next);
+      notice.hidden = !dropped.length;
+      setText(notice.querySelector("[data-dropped]"), dropped.join(", "));
+      if (dropped.length) {
+        history.replaceState(null, "", location.pathname + queryOf(next) + location.hash);
+      }
+      return next;
+    }
 
     function commit(next, how) {
       var query = queryOf(next);
@@ -149,7 +209,11 @@
       typing = false;
       commit(stateFromForm(form, state), "push");
     });
+    notice.querySelector("[data-dismiss]").addEventListener("click", function () {
+      notice.hidden = true;
+    });
     form.querySelector("[data-reset]").addEventListener("click", function () {
+      notice.hidden = true;
       var keep = { sort: state.sort, order: state.order, lanes: state.lanes };
       var next = readState("");
       Object.assign(next, keep);
@@ -157,15 +221,18 @@
       commit(next, "push");
     });
     window.addEventListener("popstate", function () {
-      state = readState(location.search);
+      state = fromUrl();
       typing = false;
       formFromState(form, state);
       render(state);
     });
+    state = fromUrl();
     formFromState(form, state);
     render(state);
     return function (changes) {
-      commit(Object.assign({}, state, changes), "push");
+      var next = Object.assign({}, state, changes);
+      formFromState(form, next);
+      commit(next, "push");
     };
   }
 
@@ -173,7 +240,9 @@
   function matcher(state) {
     var words = state.q.toLowerCase().split(/\s+/).filter(Boolean);
     var onlyNew = !!state["new"];
+    var attention = !!state.attention;
     return function (r) {
+      if (attention && !r.stale && attentionStatuses.indexOf(r.status) === -1) return false;
       if (state.current && r.current !== state.current) return false;
       if (state.next && r.next !== state.next) return false;
       if (state.flow && r.flow !== state.flow) return false;
@@ -319,6 +388,12 @@
       limit += LIST_PAGE;
       fill();
     });
+    // A new sort key from the narrow-screen choice starts in its natural order, as a
+    // header does; the form's own change handler then reads both choices.
+    form.elements.sort.addEventListener("change", function () {
+      form.elements.order.value = DESC_FIRST[form.elements.sort.value] ? "desc" : "asc";
+      form.elements.order.disabled = !form.elements.sort.value;
+    });
     var change = bindFilters(form, render);
     table.querySelectorAll("th[data-sort-key] .sort").forEach(function (button) {
       button.addEventListener("click", function () {
@@ -404,6 +479,7 @@
         return fill(column, lane, status, list);
       }
       board.classList.toggle("lanes", !!state.lanes);
+      sizeColumns(shownStatuses, counts);
       if (state.lanes) {
         syncChildren(board, laneIds().filter(function (lane) {
           return shownStatuses.some(function (s) { return cells[lane + "|" + s]; });
@@ -422,6 +498,18 @@
       showCounts(form, counts, shown);
       board.dispatchEvent(new CustomEvent("taskmon:rendered", { bubbles: true }));
       performance.measure("taskmon-filter", { start: started });
+    }
+
+    // A status no shown task has shrinks to a narrow strip (in every lane alike), so the
+    // columns with cards get the width.
+    function sizeColumns(shownStatuses, counts) {
+      board.classList.add("sized");
+      board.style.setProperty("--board-columns", shownStatuses.map(function (s) {
+        return counts[s] ? "var(--column)" : "var(--collapsed-column)";
+      }).join(" "));
+      board.querySelectorAll(".column[data-status]").forEach(function (column) {
+        column.classList.toggle("is-collapsed", !counts[column.getAttribute("data-status")]);
+      });
     }
 
     function laneIds() {
@@ -474,6 +562,7 @@
       });
       syncChildren(column.querySelector(".cards"), wanted);
       setText(column.querySelector("[data-column-count]"), list.length);
+      column.classList.toggle("is-empty", list.length === 0);
       var more = column.querySelector(".more");
       if (!more) {
         more = el("p", { "class": "more" });
@@ -657,14 +746,20 @@
         var link = el("a", { href: app.root + r.url, "data-task-url": r.url }, r.title);
         item.appendChild(link);
         if (r.updated != null) {
-          var ago = " · " + t("ago", { t: app.age(r.updated) });
-          item.appendChild(el("span", { "class": "muted small" }, ago));
+          item.appendChild(el("span", { "class": "muted small" }, " · " + app.ago(r.updated)));
         }
         return item;
       }));
-      document.querySelectorAll("main a[data-task-url]").forEach(function (link) {
+      // One mark per task and section; the activity feed links entries, not tasks.
+      var marked = new Set();
+      document.querySelectorAll("main section a[data-task-url]").forEach(function (link) {
         var r = byUrl[link.getAttribute("data-task-url")];
-        if (r) showNew(link, r, null, render);
+        var section = link.closest("section");
+        if (!r || section.querySelector(".activity")) return;
+        var key = section.getAttribute("aria-labelledby") + " " + r.url;
+        if (marked.has(key)) return;
+        marked.add(key);
+        showNew(link, r, null, render);
       });
     }
     setupMarkAll(render);

@@ -116,7 +116,13 @@ COMMENT_DATE_FORMAT = "%Y-%m-%d %H:%M"
 COMMENT_HEADINGS = {"zh": "评论", "en": "Comments"}
 
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)|[^\r\n]+\Z")
-_KEY_RE = re.compile(r"(?P<key>[^\s#:'\"?\-][^:#]*?)[ \t]*:(?=[ \t]|$)")
+#: A top-level key: plain, or quoted as YAML allows (``"status":``, ``'status':``).
+_KEY_RE = re.compile(
+    r"""(?:(?P<plain>[^\s#:'"?\-][^:#]*?)"""
+    r"""|(?P<dq>"(?:[^"\\\r\n]|\\.)*")"""
+    r"""|(?P<sq>'(?:[^'\r\n]|'')*'))"""
+    r"""[ \t]*:(?=[ \t\r\n]|$)"""
+)
 _OPEN_RE = re.compile(r"---[ \t]*")
 _CLOSE_RE = re.compile(r"(?:---|\.\.\.)[ \t]*")
 _HEADING_RE = re.compile(r" {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*")
@@ -335,11 +341,17 @@ def _find_front_matter(lines: tuple[str, ...]) -> FrontMatter | None:
     for index in range(1, close):
         match = _KEY_RE.match(lines[index])
         if match:
-            key = match["key"]
+            key = _key_name(match)
             if key in keys:
                 duplicates.add(key)
             keys.setdefault(key, index)
     return FrontMatter(0, close, keys, frozenset(duplicates))
+
+
+def _key_name(match: re.Match[str]) -> str:
+    """The key a key match stands for: ``"status"`` and ``'status'`` are ``status``."""
+    quoted = match["dq"] or match["sq"]
+    return _unquote(quoted) if quoted else match["plain"]
 
 
 def _slot(tf: TaskFile, key: str) -> Slot | None:

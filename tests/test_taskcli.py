@@ -183,6 +183,21 @@ def test_status_changes_only_the_status_and_updated_date(repo, capsys):
     assert "status: review\n" in expected and 'updated_at: "2025-03-01 10:20:30"' in expected
 
 
+@pytest.mark.parametrize("key", ['"status"', "'status'"])
+def test_a_quoted_key_is_changed_in_place_and_the_site_reads_the_new_value(repo, capsys, key):
+    (repo / "ai/tasks/quoted.md").write_text(
+        f"---\ntask_id: task_q\n{key}: in_progress\n\"updated_at\": 2025-01-02 11:00:00\n"
+        "---\n# qk\n", encoding="utf-8")
+    assert run(repo, "status", "ai/tasks/quoted.md", "review") == 0
+    assert capsys.readouterr() == ("task_q: in_progress → review\n", "")
+    assert (repo / "ai/tasks/quoted.md").read_text(encoding="utf-8") == (
+        f"---\ntask_id: task_q\n{key}: review\n\"updated_at\": 2025-03-01 10:20:30\n---\n# qk\n")
+    assert run(repo, "show", "task_q", "--json") == 0
+    record = json.loads(capsys.readouterr().out)
+    assert (record["status"], record["updated_raw"], record["problems"]) == (
+        "review", "2025-03-01 10:20:30", [])
+
+
 def test_status_of_several_tasks_at_once_in_the_files_own_spelling(repo, capsys):
     (repo / "ai/tasks/task_en.md").write_text(EN.replace("in_progress", "pending"), "utf-8")
     assert run(repo, "status", "task_en", "task_zh", "进行中") == 0

@@ -264,6 +264,45 @@ def test_file_without_front_matter_gets_a_block_for_status():
     )
 
 
+@pytest.mark.parametrize(("status_line", "expected"), [
+    ('"status": in_progress', '"status": review'),
+    ("'status': in_progress", "'status': review"),
+    ('"status" : "in_progress"  # quoted twice', '"status" : "review"  # quoted twice'),
+    ("'sta''tus': in_progress", None),  # the key sta'tus, not status: inserted
+])
+def test_a_quoted_key_is_edited_in_place_keeping_its_quotes(status_line, expected):
+    text = EN_TASK.replace("status: in_progress", status_line)
+    tf = te.set_status(te.parse_task_bytes(text.encode()), "review", force=True, now=NOW)
+    lines = edited_text(tf).split("\n")
+    if expected is None:
+        assert lines[6:8] == ["status: review", status_line]
+        return
+    assert lines[6] == expected
+    assert lines[8] == 'updated_at: "2025-03-01 10:20:30"'
+    assert len(lines) == len(EN_TASK.split("\n"))
+
+
+def test_a_quoted_updated_key_gets_the_new_date_and_no_second_line():
+    text = ("---\ntask_id: t\n'status': review\n\"updated_at\": 2025-01-02 11:00:00\n"
+            "---\n# qk\n")
+    tf = te.set_status(te.parse_task_bytes(text.encode()), "completed", now=NOW)
+    assert edited_text(tf) == ("---\ntask_id: t\n'status': completed\n"
+                               "\"updated_at\": 2025-03-01 10:20:30\n---\n# qk\n")
+
+
+def test_a_quoted_and_a_plain_spelling_of_one_key_are_a_duplicate():
+    text = '---\n"status": pending\nstatus: in_progress\n---\n'
+    with pytest.raises(te.FrontMatterError, match="key 'status' appears more than once"):
+        te.set_status(te.parse_task_bytes(text.encode(), "t.md"), "review", force=True, now=NOW)
+
+
+def test_an_empty_value_in_a_crlf_file_is_found_and_filled():
+    text = '---\r\n状态: 待审核\r\n更新: "2025-02-24 09:30:00"\r\n完成:\r\n---\r\n'
+    tf = te.set_status(te.parse_task_bytes(text.encode()), "completed", now=NOW)
+    assert edited_text(tf) == ('---\r\n状态: 完成\r\n更新: "2025-03-01 10:20:30"\r\n'
+                               '完成: "2025-03-01 10:20:30"\r\n---\r\n')
+
+
 # -- refusing what cannot be edited surgically ------------------------------------------------
 
 @pytest.mark.parametrize(("text", "message"), [

@@ -275,7 +275,8 @@ def _flag(data: dict[str, Any], key: str) -> bool:
 
 
 def _status_edit(status: str, force: bool) -> EditFactory:
-    return lambda config: taskcli.status_edit(taskcli.canonical_status(config, status), force)
+    return lambda config: taskcli.status_edit(taskcli.canonical_status(config, status), force,
+                                             config.timezone)
 
 
 class TaskStatusHandler(_ApiHandler):
@@ -299,7 +300,7 @@ class HandoffHandler(_ApiHandler):
 
         def make_edit(config: Config) -> taskcli.Edit:
             role = taskcli.canonical_role(config, to) if to else None
-            return taskcli.handoff_edit(role, force)
+            return taskcli.handoff_edit(role, force, config.timezone)
 
         await self.change([task_id], make_edit)
 
@@ -312,7 +313,8 @@ class CommentHandler(_ApiHandler):
             author = _text(data, "author", required=False)
         except BadRequest as exc:
             return self._fail(400, str(exc))
-        await self.change([task_id], lambda config: taskcli.comment_edit(text, author))
+        await self.change([task_id], lambda config: taskcli.comment_edit(text, author,
+                                                                         config.timezone))
 
 
 class BulkStatusHandler(_ApiHandler):

@@ -21,6 +21,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
+from zoneinfo import ZoneInfo
 
 from taskmon_site import taskedit as te
 from taskmon_site import vocab
@@ -31,7 +32,8 @@ from taskmon_site.source import preamble_fields
 
 __all__ = [
     "BatchError", "Edit", "TaskCatalog", "TaskLookupError", "add_task_arguments",
-    "canonical_role", "canonical_status", "change_tasks", "comment_edit", "handoff_edit", "now",
+    "canonical_role", "canonical_status", "change_tasks", "comment_edit", "edit_time",
+    "handoff_edit", "now",
     "reason", "run_task", "status_edit", "task_folder",
 ]
 
@@ -42,8 +44,18 @@ Edit = Callable[[te.TaskFile], te.TaskFile]
 
 
 def now() -> datetime:
-    """The time edits are dated with (a seam for tests)."""
-    return datetime.now()
+    """The current instant, in the machine's local zone (a seam for tests)."""
+    return datetime.now().astimezone()
+
+
+def edit_time(zone: str = "") -> datetime:
+    """The time an edit is dated with: :func:`now`, as wall time in *zone* when given.
+
+    *zone* is the site's ``timezone``, the zone the site reads dates without an
+    offset in; a date with an offset gets this instant in its own offset.
+    """
+    current = now()
+    return current.astimezone(ZoneInfo(zone)) if zone else current
 
 
 # -- errors ---------------------------------------------------------------------
@@ -195,16 +207,16 @@ def _roll_back(written: list[tuple[te.TaskFile, te.TaskFile]]) -> None:
             log.error("%s: could not undo the change: %s", original.path, exc)
 
 
-def status_edit(status: str, force: bool = False) -> Edit:
-    return lambda tf: te.set_status(tf, status, force, now=now())
+def status_edit(status: str, force: bool = False, zone: str = "") -> Edit:
+    return lambda tf: te.set_status(tf, status, force, now=edit_time(zone))
 
 
-def handoff_edit(to: str | None = None, force: bool = False) -> Edit:
-    return lambda tf: te.handoff(tf, to, force=force, now=now())
+def handoff_edit(to: str | None = None, force: bool = False, zone: str = "") -> Edit:
+    return lambda tf: te.handoff(tf, to, force=force, now=edit_time(zone))
 
 
-def comment_edit(text: str, author: str | None = None) -> Edit:
-    return lambda tf: te.add_comment(tf, text, author, now=now())
+def comment_edit(text: str, author: str | None = None, zone: str = "") -> Edit:
+    return lambda tf: te.add_comment(tf, text, author, now=edit_time(zone))
 
 
 def canonical_status(config: Config, value: str) -> str:
@@ -364,7 +376,8 @@ def _show(args: argparse.Namespace, config: Config) -> None:
 def _new(args: argparse.Namespace, config: Config) -> None:
     folder = task_folder(config)
     folder.mkdir(parents=True, exist_ok=True)
-    path = te.create_task(folder, args.task_title, args.task_lang or config.lang, now())
+    path = te.create_task(folder, args.task_title, args.task_lang or config.lang,
+                          edit_time(config.timezone))
     print(_display(path))
 
 
@@ -380,19 +393,21 @@ def _status(args: argparse.Namespace, config: Config) -> None:
     catalog = TaskCatalog(config)
     target = canonical_status(config, args.new_status)
     before = {t.src_uri: t.status for t in catalog.read(catalog.find(args.task_ids))}
-    for task in change_tasks(catalog, args.task_ids, status_edit(target, args.force)):
+    edit = status_edit(target, args.force, config.timezone)
+    for task in change_tasks(catalog, args.task_ids, edit):
         print(f"{task.id}: {before[task.src_uri] or '-'} → {task.status}")
 
 
 def _handoff(args: argparse.Namespace, config: Config) -> None:
     to = canonical_role(config, args.handoff_to) if args.handoff_to else None
-    task, = change_tasks(TaskCatalog(config), [args.task_id], handoff_edit(to, args.force))
+    edit = handoff_edit(to, args.force, config.timezone)
+    task, = change_tasks(TaskCatalog(config), [args.task_id], edit)
     print(f"{task.id}: {_roles_text(task)}")
 
 
 def _comment(args: argparse.Namespace, config: Config) -> None:
-    task, = change_tasks(TaskCatalog(config), [args.task_id],
-                         comment_edit(args.comment_text, args.author))
+    edit = comment_edit(args.comment_text, args.author, config.timezone)
+    task, = change_tasks(TaskCatalog(config), [args.task_id], edit)
     print(f"{task.id}: comment added")
 
 

@@ -553,8 +553,12 @@ def _render_date(shape: re.Match[str], now: datetime) -> str:
 
 
 def _in_zone(now: datetime, suffix: str | None) -> datetime:
-    """*now* as wall time in the file's zone; a naive *now* is taken as that already."""
-    if not suffix or now.tzinfo is None:
+    """*now* as wall time in the zone of a date's *suffix* (``Z``, ``+08:00``).
+
+    A naive *now* is the machine's local time (as ``datetime.now()`` gives),
+    so it is converted like an aware one: the instant stays the same.
+    """
+    if not suffix:
         return now
     if suffix == "Z":
         return now.astimezone(timezone.utc)

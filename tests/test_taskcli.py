@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -342,6 +343,52 @@ def test_a_file_changed_between_reading_and_writing_is_a_conflict(repo, capsys, 
         "re-read it and retry\n"
         "ERROR: Nothing was changed: a task file changed on disk meanwhile; retry\n"))
     assert snapshot(repo) == {**before, "ai/tasks/task_zh.md": changed.encode()}
+
+
+#: 00:25:55 UTC: 19:25:55 the day before in New York, 08:25:55 in Shanghai.
+INSTANT = datetime(2026, 12, 4, 0, 25, 55, tzinfo=timezone.utc)
+
+
+class FrozenClock(datetime):
+    """datetime whose now() is INSTANT, naive in local time like the real one."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return INSTANT.astimezone(tz) if tz else INSTANT.astimezone().replace(tzinfo=None)
+
+
+@pytest.fixture
+def new_york_clock(make_tree, monkeypatch, tmp_path):
+    """The machine in New York at INSTANT; the real taskcli.now, not a stub."""
+    monkeypatch.setattr(taskcli, "datetime", FrozenClock)
+    monkeypatch.setenv("TZ", "America/New_York")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_date_with_an_offset_gets_the_current_instant_in_that_offset(make_tree, capsys,
+                                                                       new_york_clock):
+    repo = make_tree({"ai/tasks/t.md": ZH.replace('"2025-02-24 09:30:00"',
+                                                  "2025-01-02T11:00:00+08:00")})
+    assert run(repo, "comment", "task_zh", "tz test") == 0
+    text = (repo / "ai/tasks/t.md").read_text(encoding="utf-8")
+    assert "\n更新: 2026-12-04T08:25:55+08:00\n" in text
+    assert text.endswith("# 评论\n\n- **2026-12-03 19:25** tz test\n")
+
+
+def test_a_date_without_an_offset_gets_the_wall_time_of_the_sites_timezone(
+        make_tree, capsys, new_york_clock):
+    repo = make_tree({"taskmon.toml": 'timezone = "Asia/Shanghai"\n', "ai/tasks/t.md": ZH})
+    assert run(repo, "status", "task_zh", "in_progress") == 0
+    text = (repo / "ai/tasks/t.md").read_text(encoding="utf-8")
+    assert '\n更新: "2026-12-04 08:25:55"\n' in text
+    plain = make_tree({"ai/tasks/t.md": ZH}, name="plain")
+    assert run(plain, "status", "task_zh", "in_progress") == 0
+    text = (plain / "ai/tasks/t.md").read_text(encoding="utf-8")
+    assert '\n更新: "2026-12-03 19:25:55"\n' in text, "no timezone: the machine's"
 
 
 # -- a repository's own spellings, and finished tasks ------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -223,6 +224,27 @@ def test_updated_with_a_zone_is_converted_to_that_zone():
     tf = te.set_status(te.parse_task_bytes(text.encode()), "review",
                        now=aware.astimezone(timezone(timedelta(hours=-5))))
     assert tf.value("updated") == "2025-03-01T02:20:30Z"
+
+
+@pytest.fixture
+def new_york(monkeypatch):
+    """The machine's local zone is America/New_York (UTC-5 in December)."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_naive_now_is_the_local_time_and_converted_to_the_files_offset(new_york):
+    text = EN_TASK.replace('"2025-02-23 23:52:30"', "2025-01-02T11:00:00+08:00")
+    local = datetime(2026, 12, 3, 19, 25, 55)  # 00:25:55 UTC on the 4th
+    tf = te.set_status(te.parse_task_bytes(text.encode()), "review", now=local)
+    assert tf.value("updated") == "2026-12-04T08:25:55+08:00"
+    zulu = EN_TASK.replace('"2025-02-23 23:52:30"', '"2025-01-02T03:00:00Z"')
+    tf = te.add_comment(te.parse_task_bytes(zulu.encode()), "tz test", now=local)
+    assert tf.value("updated") == "2026-12-04T00:25:55Z"
+    assert "- **2026-12-03 19:25** tz test" in edited_text(tf)
 
 
 def test_missing_updated_is_inserted_after_created_like_it():

@@ -47,6 +47,7 @@ from taskmon_site.build import BuildError as SiteBuildError
 from taskmon_site.build import SiteBuilder
 from taskmon_site import actions
 from taskmon_site.config import CONFIG_NAME, DEFAULT_THEME, Config, ConfigError, load_config
+from taskmon_site.logs import report_muted
 from taskmon_site.scheduler import MAX_WAIT_SECONDS, QUIET_SECONDS, RebuildScheduler
 from taskmon_site.watch import ChangeFilter, SourceWatcher
 
@@ -262,6 +263,9 @@ def describe_error(exc: BaseException, site: PreviewSite) -> BuildFailure:
     chain = _causes(exc)
     file, line = next((loc for e in chain if (loc := _error_location(e, site))[0]), (None, None))
     message = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, ConfigError):
+        # The overlay names the file itself; the message lists the problems.
+        message = "invalid configuration:\n" + "\n".join(f"  - {p}" for p in exc.problems)
     return BuildFailure(message, type(chain[-1]).__name__, file and site.display(file), line)
 
 
@@ -275,7 +279,7 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 def _error_location(exc: BaseException, site: PreviewSite) -> tuple[str | None, int | None]:
     if isinstance(exc, ConfigError):
-        return exc.source or _opt_str(site.config_file), None
+        return exc.source or _opt_str(site.config_file), exc.line
     mark = getattr(exc, "problem_mark", None)  # YAML errors
     if mark is not None and getattr(mark, "name", None):
         return mark.name, mark.line + 1
@@ -313,8 +317,15 @@ def log_failure(exc: BaseException, error: BuildFailure, changed: str, seconds: 
     where = f"{error.location}: " if error.location else ""
     user_error = isinstance(exc, _USER_ERRORS)
     what = f"Changed {changed}: build" if changed else "Build"
-    logger.error("%s failed after %d ms: %s%s", what, seconds * 1000, where, error.message,
-                 exc_info=None if user_error else exc)
+    logger.error("%s failed after %d ms: %s%s", what, seconds * 1000, where,
+                 one_line(error.message), exc_info=None if user_error else exc)
+
+
+def one_line(message: str) -> str:
+    """A message listing problems on lines of their own (``  - …``) as one line."""
+    first, *rest = [line.strip() for line in message.splitlines() if line.strip()] or [""]
+    items = [item.removeprefix("- ") for item in rest]
+    return f"{first} {'; '.join(items)}" if items else first
 
 
 def log_rebuilt(outcome: BuildOutcome, changed: str) -> None:
@@ -399,6 +410,7 @@ class PreviewServer:
             await self._loop.run_in_executor(None, self.site.prepare)
             self._start_watching()
             self._apply(await self._loop.run_in_executor(None, self.site.build))
+            report_muted()
             self.scheduler.start()
             http = HTTPServer(self._application())
             http.add_sockets(self.sockets)
@@ -453,6 +465,7 @@ class PreviewServer:
     def _rebuild(self, changed: set[Path]) -> BuildOutcome:
         self._call_on_loop(self._set_building)
         outcome = self.site.rebuild(changed)
+        report_muted()  # each rebuild counts its repeated warnings afresh
         if outcome.ok:
             log_rebuilt(outcome, self.site.summarise(changed))
             if outcome.output_dir is not None and self.watcher is not None:

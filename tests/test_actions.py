@@ -20,6 +20,7 @@ from tornado.httpserver import HTTPServer
 from taskmon_site import actions, taskcli
 from taskmon_site import taskedit as te
 from taskmon_site.config import DEFAULT_THEME, load_config
+from taskmon_site.logs import setup_logging
 
 NOW = datetime(2025, 3, 1, 10, 20, 30)
 TOKEN = "secret-token-of-this-run"
@@ -159,6 +160,16 @@ def test_requests_not_from_the_previews_pages_are_refused(repo, api, headers, wh
         assert api.post(path, body, headers=headers) == (
             403, {"ok": False, "error": why, "allowed": []})
     assert snapshot(repo) == before
+
+
+def test_every_refused_request_is_logged(repo, api, capsys):
+    setup_logging()
+    for _ in range(7):
+        assert api.post("tasks/task_en/status", {"status": "review"},
+                        headers={actions.TOKEN_HEADER: "guess"})[0] == 403
+    assert capsys.readouterr().err.splitlines() == 7 * [
+        "WARNING: Refused POST /_taskmon/api/tasks/task_en/status from 127.0.0.1: "
+        "missing or wrong X-Taskmon-Token; reload the page"]
 
 
 def test_a_foreign_origin_with_the_right_token_is_refused(repo, api):

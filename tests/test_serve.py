@@ -27,6 +27,7 @@ import pytest
 from tornado.websocket import websocket_connect
 
 from taskmon_site.config import load_config
+from taskmon_site.logs import setup_logging
 from taskmon_site.serve import (
     PLUGIN,
     PreviewServer,
@@ -243,11 +244,31 @@ def test_a_broken_config_shows_the_error_then_clears(make_tree):
     assert broken["ok"] is False and broken["serving"] is True
     assert broken["build"] == good["build"], "the last good build stays served"
     assert broken["error"]["file"] == "taskmon.toml"
+    assert broken["error"]["line"] == 2
     assert broken["error"]["kind"] == "ConfigError"
     assert "lang: expected 'zh' or 'en', got 'fr'" in broken["error"]["message"]
     assert code == 200 and "Demo site" in page
     assert fixed["error"] is None and fixed["build"] != good["build"]
     assert "Fixed site" in page_after
+
+
+def test_every_failed_rebuild_prints_one_error_line(make_tree, capsys):
+    """Not five and then silence: a build tool's outcome is never a repeated warning."""
+    src = make_tree(SOURCE)
+    setup_logging()
+    with serving(real_site(src)) as server:
+        capsys.readouterr()
+        for i in range(7):
+            write(src / "taskmon.toml", f'title = "Demo site"\nstale_days = "x{i}"\n')
+            poll(lambda: (e := status(server)["error"]) and f"'x{i}'" in e["message"])
+        err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 7, err
+    for i, line in enumerate(lines):
+        assert re.fullmatch(
+            r"ERROR: Changed taskmon\.toml: build failed after \d+ ms: taskmon\.toml:2: "
+            rf"invalid configuration: stale_days: expected a whole number of days, got 'x{i}'",
+            line), line
 
 
 def test_a_config_file_created_later_is_read(make_tree):

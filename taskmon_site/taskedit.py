@@ -685,7 +685,8 @@ def handoff(
     The role after it becomes next: *to* when given, else the normal successor
     from :data:`vocab.NEXT_ROLE`. A file without a next role hands on to the
     successor of its current role. A task whose status is final (completed,
-    cancelled) is not handed on unless *force*.
+    cancelled) is not handed on unless *force*. The role taking the task is
+    never also the next one, forced or not.
     """
     now = now or datetime.now()
     if not force:
@@ -695,6 +696,9 @@ def handoff(
         after = _known(tf, to, tf.spellings.role, UnknownRoleError, "role", vocab.ROLE_IDS)
     new_current = _file_role(tf, "next_role") or _successor(tf)
     new_next = after or vocab.NEXT_ROLE[new_current]
+    if new_next == new_current:
+        raise EditError(tf.path, f"{new_current} takes the task now, so it cannot be the next "
+                                 f"role too; choose another role to come after it")
     spelled_current = _spell(tf, "current_role", new_current, ("next_role", "status"))
     spelled_next = _spell(tf, "next_role", new_next, ("current_role", "status"))
     edited = _set_field(_ensure_front_matter(tf), "current_role", spelled_current)

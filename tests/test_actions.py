@@ -323,6 +323,16 @@ def test_handoff_to_a_chosen_role(repo, api):
     assert snapshot(repo) == before
 
 
+def test_handoff_to_the_role_taking_the_task_is_400(repo, api):
+    before = snapshot(repo)
+    message = ("executor takes the task now, so it cannot be the next role too; "
+               "choose another role to come after it")
+    assert api.post("tasks/task_en/handoff", {"to": "executor"}) == (400, {
+        "ok": False, "error": f"task_en: {message}", "allowed": [],
+        "errors": [{"id": "task_en", "error": message, "allowed": []}]})
+    assert snapshot(repo) == before
+
+
 def test_a_comment_is_appended(repo, api):
     status, reply = api.post("tasks/task_zh/comment", {"text": "看起来不错\n再确认一下",
                                                        "author": "Ann"})

@@ -269,6 +269,17 @@ def test_handoff_to_a_chosen_role(repo, capsys):
         EN, lambda tf: te.handoff(tf, "debugger", now=NOW))
 
 
+def test_handoff_to_the_role_taking_the_task_is_refused(repo, capsys):
+    before = snapshot(repo)
+    assert run(repo, "handoff", "task_en", "--to", "executor") == 2
+    assert capsys.readouterr() == ("", (
+        "ERROR: task_en (ai/tasks/task_en.md): executor takes the task now, so it cannot be "
+        "the next role too; choose another role to come after it\n"
+        "ERROR: Nothing was changed\n"))
+    assert run(repo, "handoff", "task_en", "--to", "执行员", "--force") == 2
+    assert snapshot(repo) == before
+
+
 def test_handoff_to_an_unknown_role_writes_nothing(repo, capsys):
     before = snapshot(repo)
     assert run(repo, "handoff", "task_en", "--to", "boss") == 2

@@ -271,6 +271,11 @@ def test_handoff_touches_only_roles_and_updated(doc, to):
     if tf.status in vocab.FINAL_STATUSES:
         with pytest.raises(te.TransitionError, match="is final; a finished task is not"):
             te.handoff(tf, to=to, now=NOW)
+    if to == new_current:
+        with pytest.raises(te.EditError, match=f"^<memory>: {to} takes the task now, so it "
+                                               f"cannot be the next role too; "):
+            te.handoff(tf, to=to, force=True, now=NOW)
+        return
     new = te.handoff(tf, to=to, force=True, now=NOW).to_bytes()
 
     assert new.splitlines(keepends=True) == expected_lines(doc, changes)

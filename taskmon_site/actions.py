@@ -13,10 +13,13 @@ reload; nothing here builds.
 
 Routes (all POST, JSON in and out)::
 
-    /_taskmon/api/tasks/<id>/status   {"status": "review", "force": false}
-    /_taskmon/api/tasks/<id>/handoff  {"to": null, "force": false}
+    /_taskmon/api/tasks/<id>/status   {"status": "review"}
+    /_taskmon/api/tasks/<id>/handoff  {"to": null}
     /_taskmon/api/tasks/<id>/comment  {"text": "…", "author": "…"}
     /_taskmon/api/status              {"ids": ["…", "…"], "status": "…"}
+
+Nothing is forced: ``"force": true`` is refused (400), as the lifecycle's
+exceptions are for the ``task`` command's ``--force``.
 
 Replies: ``{"ok": true, "task": {…}}`` (``"tasks": […]`` for the bulk route) or
 ``{"ok": false, "error": "…", "allowed": […], "errors": […]}`` with 400 (bad
@@ -226,7 +229,7 @@ class _ApiHandler(web.RequestHandler):
         except taskcli.BatchError as exc:
             self._fail_batch(exc)
         except te.EditError as exc:
-            self._fail(409 if isinstance(exc, te.ConflictError) else 400, taskcli.reason(exc))
+            self._fail(409 if isinstance(exc, te.ConflictError) else 400, _reason(exc))
         else:
             names = ", ".join(t.id for t in tasks)
             log.info("Changed %s from the preview: %s", names, self.request.path)
@@ -240,7 +243,7 @@ class _ApiHandler(web.RequestHandler):
             return taskcli.change_tasks(taskcli.TaskCatalog(config), ids, edit)
 
     def _fail_batch(self, exc: taskcli.BatchError) -> None:
-        errors = [{"id": task.id, "error": taskcli.reason(error),
+        errors = [{"id": task.id, "error": _reason(error),
                    "allowed": list(getattr(error, "allowed", ()))}
                   for task, error in exc.failures]
         message = "; ".join(f"{e['id']}: {e['error']}" for e in errors)
@@ -258,6 +261,14 @@ class _ApiHandler(web.RequestHandler):
         self.finish(json.dumps(data, ensure_ascii=False, default=str))
 
 
+def _reason(exc: te.EditError) -> str:
+    """An edit error's message; "use force" names the only place that can force."""
+    text = taskcli.reason(exc)
+    if isinstance(exc, te.TransitionError):
+        text = text.replace("use force", "use the task command's --force")
+    return text
+
+
 def _text(data: dict[str, Any], key: str, required: bool = True) -> str | None:
     value = data.get(key)
     if value is None and not required:
@@ -267,23 +278,27 @@ def _text(data: dict[str, Any], key: str, required: bool = True) -> str | None:
     return value
 
 
-def _flag(data: dict[str, Any], key: str) -> bool:
-    value = data.get(key, False)
+def _no_force(data: dict[str, Any], command: str) -> None:
+    """The preview never forces what the lifecycle does not allow; a shell can."""
+    value = data.get("force", False)
     if not isinstance(value, bool):
-        raise BadRequest(f"{key!r} must be true or false")
-    return value
+        raise BadRequest("'force' must be true or false")
+    if value:
+        raise BadRequest(f"the preview does not force changes; run "
+                         f"'taskmon-site task {command} --force' in a shell instead")
 
 
-def _status_edit(status: str, force: bool) -> EditFactory:
-    return lambda config: taskcli.status_edit(taskcli.canonical_status(config, status), force,
-                                             config.timezone)
+def _status_edit(status: str) -> EditFactory:
+    return lambda config: taskcli.status_edit(taskcli.canonical_status(config, status),
+                                             zone=config.timezone)
 
 
 class TaskStatusHandler(_ApiHandler):
     async def post(self, task_id: str) -> None:
         try:
             data = self.body()
-            make_edit = _status_edit(_text(data, "status"), _flag(data, "force"))
+            _no_force(data, "status ID STATUS")
+            make_edit = _status_edit(_text(data, "status"))
         except BadRequest as exc:
             return self._fail(400, str(exc))
         await self.change([task_id], make_edit)
@@ -294,13 +309,13 @@ class HandoffHandler(_ApiHandler):
         try:
             data = self.body()
             to = _text(data, "to", required=False)
-            force = _flag(data, "force")
+            _no_force(data, "handoff ID")
         except BadRequest as exc:
             return self._fail(400, str(exc))
 
         def make_edit(config: Config) -> taskcli.Edit:
             role = taskcli.canonical_role(config, to) if to else None
-            return taskcli.handoff_edit(role, force, config.timezone)
+            return taskcli.handoff_edit(role, zone=config.timezone)
 
         await self.change([task_id], make_edit)
 
@@ -325,7 +340,8 @@ class BulkStatusHandler(_ApiHandler):
             if not isinstance(ids, list) or not ids or not all(
                     isinstance(i, str) and i for i in ids):
                 raise BadRequest("'ids' must be a non-empty list of task ids")
-            make_edit = _status_edit(_text(data, "status"), _flag(data, "force"))
+            _no_force(data, "status ID… STATUS")
+            make_edit = _status_edit(_text(data, "status"))
         except BadRequest as exc:
             return self._fail(400, str(exc))
         await self.change(ids, make_edit, many=True)

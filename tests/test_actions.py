@@ -270,10 +270,19 @@ def test_a_refused_transition_is_400_with_the_allowed_statuses(repo, api):
     assert snapshot(repo) == before
 
 
-def test_force_allows_any_change(repo, api):
-    assert api.post("tasks/task_en/status", {"status": "pending", "force": True})[0] == 200
-    assert read(repo, "task_en.md") == edited(EN, lambda tf: te.set_status(
-        tf, "pending", True, now=NOW))
+@pytest.mark.parametrize("path, body, command", [
+    ("tasks/task_en/status", {"status": "pending", "force": True}, "status ID STATUS"),
+    ("status", {"ids": ["task_en"], "status": "pending", "force": True}, "status ID… STATUS"),
+    ("tasks/task_en/handoff", {"force": True}, "handoff ID"),
+])
+def test_the_preview_does_not_force(repo, api, path, body, command):
+    before = snapshot(repo)
+    assert api.post(path, body) == (400, {
+        "ok": False, "allowed": [],
+        "error": f"the preview does not force changes; run 'taskmon-site task {command} "
+                 f"--force' in a shell instead"})
+    assert snapshot(repo) == before
+    assert api.post("tasks/task_en/status", {"status": "review", "force": False})[0] == 200
 
 
 def test_an_unknown_id_is_404(repo, api):
@@ -482,7 +491,7 @@ status: Shipped
 """
 
 
-def test_a_finished_task_is_not_handed_off_unless_forced(repo):
+def test_a_finished_task_is_not_handed_off(repo):
     (repo / "taskmon.toml").write_text('[statuses]\n"Shipped" = "completed"\n', "utf-8")
     (repo / "ai/tasks/done.md").write_text(DONE, encoding="utf-8")
     with api_server(repo) as api:
@@ -490,19 +499,15 @@ def test_a_finished_task_is_not_handed_off_unless_forced(repo):
         assert api.post("tasks/task_done/handoff", {"to": None}) == (400, {
             "ok": False, "allowed": [],
             "error": "task_done: status completed is final; a finished task is not handed off "
-                     "(use force to hand it off anyway)",
+                     "(use the task command's --force to hand it off anyway)",
             "errors": [{"id": "task_done", "allowed": [], "error": (
                 "status completed is final; a finished task is not handed off "
-                "(use force to hand it off anyway)")}]})
+                "(use the task command's --force to hand it off anyway)")}]})
         assert snapshot(repo) == before
 
         assert api.post("tasks/task_done/handoff", {"force": "yes"})[0] == 400
-        status, reply = api.post("tasks/task_done/handoff", {"to": None, "force": True})
-        assert status == 200
-        assert (reply["task"]["current_role"], reply["task"]["next_role"]) == (
-            "manager", "researcher")
-    assert "current_role: manager\nnext_role: researcher\nstatus: Shipped\n" in read(
-        repo, "done.md")
+        assert api.post("tasks/task_done/handoff", {"to": None, "force": True})[0] == 400
+        assert snapshot(repo) == before
 
 
 def test_a_status_in_the_configs_spelling_is_changed_and_written_in_it(repo):

@@ -240,7 +240,7 @@ class _ApiHandler(web.RequestHandler):
     def _change(self, config: Config, ids: list[str], make_edit: EditFactory) -> list[Task]:
         with self.ctx.lock:
             edit = make_edit(config)
-            return taskcli.change_tasks(taskcli.TaskCatalog(config), ids, edit)
+            return taskcli.change_tasks(taskcli.TaskCatalog(config), ids, edit).tasks
 
     def _fail_batch(self, exc: taskcli.BatchError) -> None:
         errors = [{"id": task.id, "error": _reason(error),

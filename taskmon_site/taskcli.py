@@ -15,9 +15,10 @@ nothing was written.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
@@ -31,7 +32,7 @@ from taskmon_site.reading import read_file
 from taskmon_site.source import preamble_fields
 
 __all__ = [
-    "BatchError", "Edit", "TaskCatalog", "TaskLookupError", "add_task_arguments",
+    "BatchError", "Changed", "Edit", "TaskCatalog", "TaskLookupError", "add_task_arguments",
     "canonical_role", "canonical_status", "change_tasks", "comment_edit", "edit_time",
     "handoff_edit", "now",
     "reason", "run_task", "status_edit", "task_folder",
@@ -112,24 +113,50 @@ class TaskCatalog:
         return sorted(tasks, key=lambda t: (t.id.casefold(), t.src_uri))
 
     def find(self, ids: Iterable[str]) -> list[Task]:
-        """The task of each id (or src_uri), in order; each task once."""
+        """The task of each id, src_uri or path to its file, in order; each task once.
+
+        A path may start at the current folder or at the repository, as a shell
+        completes it (``./ai/tasks/t1.md``), or be absolute.
+        """
         wanted = list(dict.fromkeys(ids))
         by_id = self._by_id()
-        missing = [i for i in wanted if i not in by_id and i not in self.tasks]
+        matches = {ident: self._matches(ident, by_id) for ident in wanted}
+        missing = [ident for ident, same in matches.items() if not same]
         if missing:
             names = ", ".join(repr(i) for i in missing)
             noun = "id" if len(missing) == 1 else "ids"
             raise TaskLookupError(f"unknown task {noun} {names}", tuple(missing))
         found: list[Task] = []
-        for task_id in wanted:
-            same = [self.tasks[task_id]] if task_id in self.tasks else by_id[task_id]
+        for ident, same in matches.items():
             if len(same) > 1:
                 files = ", ".join(t.src_uri for t in same)
-                raise TaskLookupError(f"task id {task_id!r} is in several files ({files}); "
+                raise TaskLookupError(f"task id {ident!r} is in several files ({files}); "
                                       f"name the file instead")
             if same[0] not in found:
                 found.append(same[0])
         return found
+
+    def _matches(self, ident: str, by_id: dict[str, list[Task]]) -> list[Task]:
+        if ident in self.tasks:
+            return [self.tasks[ident]]
+        if ident in by_id:
+            return by_id[ident]
+        task = self._by_path(ident)
+        return [task] if task else []
+
+    def _by_path(self, ident: str) -> Task | None:
+        path = Path(ident)
+        candidates = [path] if path.is_absolute() else [Path.cwd() / path,
+                                                       self.config.source_dir / path]
+        files = {Path(t.abs_src_path).resolve(): t for t in self.tasks.values()}
+        for candidate in candidates:
+            try:
+                resolved = candidate.resolve()
+            except (OSError, RuntimeError, ValueError):  # a loop, a NUL byte
+                continue
+            if resolved in files:
+                return files[resolved]
+        return None
 
     def _by_id(self) -> dict[str, list[Task]]:
         # Only front matter is read here: a full read renders Markdown (slow).
@@ -156,8 +183,17 @@ def _task_id(task: Task, config: Config) -> str:
 
 # -- changing tasks -------------------------------------------------------------------
 
-def change_tasks(catalog: TaskCatalog, ids: Iterable[str], edit: Edit) -> list[Task]:
-    """Apply *edit* to the task of every id, or to none; the tasks as now on disk.
+@dataclass
+class Changed:
+    """What one command did: its tasks as now on disk, and which needed no change."""
+
+    tasks: list[Task]
+    #: src_uris of the tasks whose files were left as they were (already so).
+    unchanged: frozenset[str] = frozenset()
+
+
+def change_tasks(catalog: TaskCatalog, ids: Iterable[str], edit: Edit) -> Changed:
+    """Apply *edit* to the task of every id, or to none.
 
     Every file is read and edited in memory first; any failure raises
     :class:`BatchError` before a byte is written. Should a write then fail
@@ -168,13 +204,17 @@ def change_tasks(catalog: TaskCatalog, ids: Iterable[str], edit: Edit) -> list[T
     for task in tasks:
         try:
             original = _read_task_file(task, catalog.spellings)
-            planned.append((task, original, edit(original)))
+            edited = edit(original)
+            if edited.modified:
+                te.check_writable(original.path)
+            planned.append((task, original, edited))
         except te.EditError as exc:
             failures.append((task, exc))
     if failures:
         raise BatchError(failures)
     _write_all(planned)
-    return catalog.read(tasks)
+    unchanged = frozenset(task.src_uri for task, _, edited in planned if not edited.modified)
+    return Changed(catalog.read(tasks), unchanged)
 
 
 def _read_task_file(task: Task, spellings: te.Spellings) -> te.TaskFile:
@@ -238,13 +278,26 @@ def canonical_role(config: Config, value: str) -> str:
 
 
 def task_folder(config: Config) -> Path:
-    """Where new tasks go: the folder part of the first task glob."""
-    parts = []
-    for part in config.tasks[0].split("/") if config.tasks else []:
-        if any(c in part for c in "*?["):
-            break
-        parts.append(part)
-    return config.source_dir.joinpath(*parts)
+    """Where new tasks go: the folder part of the first task glob that finds a file there.
+
+    Raises :class:`~taskmon_site.taskedit.EditError` when no glob would find
+    it (there are none, say, in a repository of docs only): a file written
+    anyway would not be a task of the site.
+    """
+    from taskmon_site.build import glob_match
+
+    for pattern in config.tasks:
+        parts = list(itertools.takewhile(lambda part: not any(c in part for c in "*?["),
+                                         pattern.split("/")[:-1]))
+        # Named like the files `new` writes: task_<date>_<time>_<8 hex digits>.md.
+        if glob_match("/".join([*parts, "task_20000101_000000_0badc0de.md"]), pattern):
+            return config.source_dir.joinpath(*parts)
+    where = config.config_file.name if config.config_file else "the configuration"
+    if not config.tasks:
+        raise te.EditError(None, f"no task folder: {where} sets tasks = [], so a new file "
+                                 f"would not be a task of the site; add a task glob first")
+    raise te.EditError(None, f"no task glob ({', '.join(config.tasks)}) finds a file put "
+                             f"into its folder; add one such as \"tasks/*.md\"")
 
 
 # -- the command line -------------------------------------------------------------------
@@ -356,10 +409,12 @@ def _show(args: argparse.Namespace, config: Config) -> None:
         _print_json(task.to_json())
         return
     allowed = vocab.TRANSITIONS.get(task.status or "", ())
+    # A task without a status may take any (taskedit allows it, as the preview does).
+    unset = not task.status and not task.status_raw
     fields = [
         ("status", _status_text(task)),
         ("roles", _roles_text(task)),
-        ("next statuses", ", ".join(allowed) or "-"),
+        ("next statuses", "any (no status yet)" if unset else ", ".join(allowed) or "-"),
         ("created", task.created_raw or "-"),
         ("updated", task.updated_raw or "-"),
         ("completed", task.completed_raw or "-"),
@@ -394,20 +449,24 @@ def _status(args: argparse.Namespace, config: Config) -> None:
     target = canonical_status(config, args.new_status)
     before = {t.src_uri: t.status for t in catalog.read(catalog.find(args.task_ids))}
     edit = status_edit(target, args.force, config.timezone)
-    for task in change_tasks(catalog, args.task_ids, edit):
-        print(f"{task.id}: {before[task.src_uri] or '-'} → {task.status}")
+    changed = change_tasks(catalog, args.task_ids, edit)
+    for task in changed.tasks:
+        if task.src_uri in changed.unchanged:
+            print(f"{task.id}: already {task.status}; nothing to change")
+        else:
+            print(f"{task.id}: {before[task.src_uri] or '-'} → {task.status}")
 
 
 def _handoff(args: argparse.Namespace, config: Config) -> None:
     to = canonical_role(config, args.handoff_to) if args.handoff_to else None
     edit = handoff_edit(to, args.force, config.timezone)
-    task, = change_tasks(TaskCatalog(config), [args.task_id], edit)
+    task, = change_tasks(TaskCatalog(config), [args.task_id], edit).tasks
     print(f"{task.id}: {_roles_text(task)}")
 
 
 def _comment(args: argparse.Namespace, config: Config) -> None:
     edit = comment_edit(args.comment_text, args.author, config.timezone)
-    task, = change_tasks(TaskCatalog(config), [args.task_id], edit)
+    task, = change_tasks(TaskCatalog(config), [args.task_id], edit).tasks
     print(f"{task.id}: comment added")
 
 

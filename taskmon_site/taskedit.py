@@ -35,9 +35,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConflictError", "EditError", "EncodingError", "FrontMatterError",
-    "InvalidTaskIdError", "Spellings", "TaskExistsError", "TaskFile", "TransitionError",
-    "UnknownRoleError", "UnknownStatusError", "add_comment", "create_task",
-    "handoff", "new_task_id", "new_task_text", "parse_task_bytes",
+    "InvalidTaskIdError", "ReadOnlyError", "Spellings", "TaskExistsError", "TaskFile",
+    "TransitionError", "UnknownRoleError", "UnknownStatusError", "add_comment",
+    "check_writable", "create_task", "handoff", "new_task_id", "new_task_text",
+    "parse_task_bytes",
     "read_task_file", "set_status", "write_task_file",
 ]
 
@@ -86,6 +87,10 @@ class TaskExistsError(EditError):
 
 class InvalidTaskIdError(EditError):
     """A task id that is not a safe file name."""
+
+
+class ReadOnlyError(EditError):
+    """A file without write permission: someone meant it not to change."""
 
 
 # -- field names of the two front-matter variants ------------------------------
@@ -643,11 +648,14 @@ def set_status(
     - a file without the value follows the style of its other values.
 
     Reaching completed also fills the completion date when the file has that
-    key. A file without a status may take any status.
+    key. A file without a status may take any status. A task that already has
+    *new_status* is returned as it is: there is nothing to change or to date.
     """
     now = now or datetime.now()
     target = _known(tf, new_status, tf.spellings.status, UnknownStatusError,
                     "status", vocab.STATUS_IDS)
+    if tf.status == target and tf.key_for("status") not in tf.front_matter.duplicates:
+        return tf
     if not force:
         _check_transition(tf, target)
     spelled = _spell(tf, "status", target, ("current_role", "next_role"))
@@ -832,9 +840,25 @@ def write_task_file(tf: TaskFile) -> TaskFile:
     data = tf.to_bytes()
     _check_unchanged(tf, target)
     if _sha256(data) != tf.digest:
+        check_writable(tf.path)
         info = os.stat(target)
         _atomic_write(target, data, lambda tmp: (_copy_mode(tmp, info), os.replace(tmp, target)))
     return parse_task_bytes(data, tf.path, mtime_ns=os.stat(target).st_mtime_ns)
+
+
+def check_writable(path: str | Path) -> None:
+    """Refuse a file nobody may write to (mode 444, say), although a rename would replace it.
+
+    Files are replaced by renaming a new file over them, which needs only the
+    folder's permission; so the file's own mode is checked here, for root too.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ConflictError(path, "was deleted since it was read") from None
+    if not mode & 0o222 or not os.access(path, os.W_OK):
+        raise ReadOnlyError(path, f"is read-only (mode {stat.S_IMODE(mode):o}); "
+                                  f"make it writable to change it")
 
 
 def _check_unchanged(tf: TaskFile, target: Path) -> None:

@@ -383,6 +383,15 @@ def test_bulk_status_changes_every_task_or_none(repo, api):
         tf, "in_progress", now=NOW))
 
 
+def test_a_read_only_file_is_400_and_unchanged(repo, api):
+    (repo / "ai/tasks/task_en.md").chmod(0o444)
+    message = "is read-only (mode 444); make it writable to change it"
+    assert api.post("tasks/task_en/comment", {"text": "hi"}) == (400, {
+        "ok": False, "error": f"task_en: {message}", "allowed": [],
+        "errors": [{"id": "task_en", "error": message, "allowed": []}]})
+    assert read(repo, "task_en.md") == EN
+
+
 def test_a_file_changed_meanwhile_is_409(repo, api, monkeypatch):
     real_write = te.write_task_file
     path = repo / "ai/tasks/task_en.md"

@@ -174,6 +174,24 @@ def test_an_id_in_two_files_is_refused(repo, capsys):
     assert run(repo, "status", "tasks/copy.md", "review") == 0
 
 
+def test_a_task_is_found_by_a_path_from_here_or_from_the_repository(repo, capsys):
+    for ident in ["./ai/tasks/task_zh.md", "src/ai/tasks/../tasks/task_zh.md",
+                  "./src/ai/tasks/task_zh.md", str(repo / "ai/tasks/task_zh.md")]:
+        assert run(repo, "show", ident, "--json") == 0, ident
+        assert json.loads(capsys.readouterr().out)["id"] == "task_zh"
+    assert run(repo, "show", "./ai/tasks/nope.md") == 2
+    assert capsys.readouterr().err == "ERROR: unknown task id './ai/tasks/nope.md'\n"
+    assert run(repo, "show", str(repo / "docs/guide.md")) == 2, "a doc is not a task"
+
+
+def test_show_says_a_task_without_a_status_may_take_any(repo, capsys):
+    (repo / "ai/tasks/open.md").write_text("---\ntask_id: task_open\n---\n# Open\n", "utf-8")
+    assert run(repo, "show", "task_open") == 0
+    out = capsys.readouterr().out
+    assert "  status:        -\n  roles:         - → -\n  next statuses: any (no status yet)\n" \
+        in out
+
+
 # -- changing -----------------------------------------------------------------------------
 
 def test_status_changes_only_the_status_and_updated_date(repo, capsys):
@@ -207,6 +225,39 @@ def test_status_of_several_tasks_at_once_in_the_files_own_spelling(repo, capsys)
     zh = (repo / "ai/tasks/task_zh.md").read_text(encoding="utf-8")
     assert zh == edited(ZH, lambda tf: te.set_status(tf, "in_progress", now=NOW))
     assert "状态: 进行中\n" in zh
+
+
+def test_the_status_a_task_already_has_is_a_no_op(repo, capsys):
+    (repo / "ai/tasks/task_en.md").write_text(EN.replace("in_progress", "pending"), "utf-8")
+    before = snapshot(repo)
+    assert run(repo, "status", "task_zh", "待启动") == 0
+    assert capsys.readouterr() == ("task_zh: already pending; nothing to change\n", "")
+    assert run(repo, "status", "task_zh", "pending", "--force") == 0
+    assert capsys.readouterr().out == "task_zh: already pending; nothing to change\n"
+    assert snapshot(repo) == before
+
+    assert run(repo, "status", "task_zh", "task_en", "in_progress") == 0
+    assert run(repo, "status", "task_zh", "task_en", "in_progress") == 0
+    assert capsys.readouterr().out == ("task_zh: pending → in_progress\n"
+                                       "task_en: pending → in_progress\n"
+                                       "task_zh: already in_progress; nothing to change\n"
+                                       "task_en: already in_progress; nothing to change\n")
+
+
+def test_a_read_only_file_is_not_changed(repo, capsys):
+    en, zh = repo / "ai/tasks/task_en.md", repo / "ai/tasks/task_zh.md"
+    (repo / "ai/tasks/task_en.md").write_text(EN.replace("in_progress", "pending"), "utf-8")
+    zh.chmod(0o444)
+    before = snapshot(repo)
+    assert run(repo, "status", "task_en", "task_zh", "in_progress") == 2
+    assert capsys.readouterr() == ("", (
+        "ERROR: task_zh (ai/tasks/task_zh.md): is read-only (mode 444); make it writable "
+        "to change it\n"
+        "ERROR: Nothing was changed\n"))
+    assert run(repo, "comment", "task_zh", "hello") == 2
+    assert snapshot(repo) == before
+    assert oct(zh.stat().st_mode & 0o777) == "0o444" and en.read_text("utf-8") == EN.replace(
+        "in_progress", "pending")
 
 
 def test_one_refused_transition_writes_nothing_and_lists_the_allowed_ones(repo, capsys):
@@ -331,6 +382,34 @@ def test_new_uses_the_site_language_and_creates_the_folder(make_tree, monkeypatc
     path = Path(capsys.readouterr().out.strip())
     assert path.parent == repo / "work/items"
     assert path.read_text(encoding="utf-8").startswith("---\n任务ID: task_20250301_102030_")
+
+
+@pytest.mark.parametrize("toml, message", [
+    ("tasks = []\n", "ERROR: no task folder: taskmon.toml sets tasks = [], so a new file would "
+                     "not be a task of the site; add a task glob first\n"),
+    ('tasks = ["work/*/*.md"]\n', 'ERROR: no task glob (work/*/*.md) finds a file put into '
+                                  'its folder; add one such as "tasks/*.md"\n'),
+])
+def test_new_without_a_folder_where_the_site_would_find_it_writes_nothing(
+        make_tree, monkeypatch, capsys, tmp_path, toml, message):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = make_tree({"taskmon.toml": toml, "docs/index.md": "# Docs\n"})
+    before = snapshot(repo)
+    assert main(["task", "-C", str(repo), "new", "x"]) == 2
+    assert capsys.readouterr() == ("", message + "ERROR: Nothing was changed\n")
+    assert snapshot(repo) == before
+
+
+def test_new_goes_to_the_first_glob_that_finds_it(make_tree, monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(taskcli, "now", lambda: NOW)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = make_tree({"taskmon.toml": 'tasks = ["work/*/*.md", "inbox/task_*.md"]\n'})
+    assert main(["task", "-C", str(repo), "new", "x"]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path.parent == repo / "inbox"
+    assert main(["task", "-C", str(repo), "list", "--json"]) == 0
+    assert [r["source"] for r in json.loads(capsys.readouterr().out)] == [
+        f"inbox/{path.name}"]
 
 
 def test_a_file_changed_between_reading_and_writing_is_a_conflict(repo, capsys, monkeypatch):

@@ -137,7 +137,8 @@ def test_allowed_transitions(old, new):
     assert tf.status == new
 
 
-@pytest.mark.parametrize(("old", "new"), [p for p in ALL_PAIRS if p[1] not in LIFECYCLE[p[0]]])
+@pytest.mark.parametrize(("old", "new"), [p for p in ALL_PAIRS
+                                          if p[1] not in LIFECYCLE[p[0]] and p[0] != p[1]])
 def test_refused_transitions_name_the_allowed_ones(old, new):
     with pytest.raises(te.TransitionError) as caught:
         te.set_status(with_status(EN_TASK, old), new, now=NOW)
@@ -148,6 +149,15 @@ def test_refused_transitions_name_the_allowed_ones(old, new):
     else:
         expected = f"<memory>: status {old} is final; no change is allowed (use force)"
     assert str(caught.value) == expected
+
+
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize(("written", "asked"), [("review", "review"), ("In progress", "进行中"),
+                                                ("completed", "Completed")])
+def test_the_status_a_task_already_has_changes_nothing(written, asked, force):
+    tf = with_status(EN_TASK, written)
+    assert te.set_status(tf, asked, force=force, now=NOW) is tf
+    assert not tf.modified
 
 
 @pytest.mark.parametrize(("old", "new"), [("completed", "in_progress"), ("cancelled", "pending"),
@@ -460,6 +470,18 @@ def test_write_keeps_permissions(tmp_path, mode):
     path.chmod(mode)
     te.write_task_file(te.set_status(te.read_task_file(path), "review", now=NOW))
     assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o400, 0o555])
+def test_a_file_nobody_may_write_is_not_replaced(tmp_path, mode):
+    path = put(tmp_path, EN_TASK)
+    path.chmod(mode)
+    edit = te.set_status(te.read_task_file(path), "review", now=NOW)
+    with pytest.raises(te.ReadOnlyError) as caught:
+        te.write_task_file(edit)
+    assert str(caught.value) == (f"{path}: is read-only (mode {mode:o}); "
+                                 f"make it writable to change it")
+    assert path.read_bytes() == EN_TASK.encode() and os.listdir(tmp_path) == ["task.md"]
 
 
 def test_write_through_a_symlink_keeps_the_link(tmp_path):

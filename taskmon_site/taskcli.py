@@ -29,13 +29,13 @@ from taskmon_site import vocab
 from taskmon_site.config import Config
 from taskmon_site.model import Task
 from taskmon_site.reading import read_file
-from taskmon_site.source import preamble_fields
+from taskmon_site.source import Parsed, decode, preamble_fields, split_front_matter
 
 __all__ = [
-    "BatchError", "Changed", "Edit", "TaskCatalog", "TaskLookupError", "add_task_arguments",
-    "canonical_role", "canonical_status", "change_tasks", "comment_edit", "edit_time",
-    "handoff_edit", "now",
-    "reason", "run_task", "status_edit", "task_folder",
+    "BatchError", "Changed", "Edit", "SHOWN_FIELDS", "Shown", "StaleError", "TaskCatalog",
+    "TaskLookupError", "add_task_arguments", "canonical_role", "canonical_status",
+    "change_tasks", "check_shown", "comment_edit", "edit_time", "handoff_edit", "now",
+    "reason", "run_task", "shown_fields", "status_edit", "task_folder",
 ]
 
 log = logging.getLogger(__name__)
@@ -170,15 +170,67 @@ class TaskCatalog:
 def _task_id(task: Task, config: Config) -> str:
     """The id the site gives *task*: its id field, else the file name's stem."""
     parsed, _ = read_file(task.abs_src_path, task.src_uri)
-    meta = parsed.meta
-    if not parsed.has_front_matter:
-        meta = {key: value for key, (value, _) in preamble_fields(parsed.body).items()}
+    meta = _fields_of(parsed)
     for key in config.field_keys("id"):
         if key in meta and meta[key] is not None:
             value = meta[key]
             text = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
             return text.strip() or Path(task.src_uri).stem
     return Path(task.src_uri).stem
+
+
+def _fields_of(parsed: Parsed) -> dict[str, object]:
+    """The fields of a file as the site reads them: front matter, else ``key: value`` lines."""
+    if parsed.has_front_matter:
+        return parsed.meta
+    return {key: value for key, (value, _) in preamble_fields(parsed.body).items()}
+
+
+# -- what a page showed ---------------------------------------------------------------
+
+#: What a page shows of a task that an action from it depends on; the stamp is
+#: the updated date as written, else the created one (the page's ``data-stamp``).
+SHOWN_FIELDS = ("status", "current_role", "next_role", "stamp")
+_SHOWN_WORDS = {"status": "status", "current_role": "current role",
+                "next_role": "next role", "stamp": "updated date"}
+
+#: Field → the value a page showed: an id (None: none or unknown), or the stamp.
+Shown = dict[str, str | None]
+
+
+class StaleError(te.ConflictError):
+    """The file no longer says what the page changing it showed."""
+
+
+def shown_fields(tf: te.TaskFile, config: Config) -> Shown:
+    """:data:`SHOWN_FIELDS` of a file's bytes, read as its page shows them."""
+    src_uri = Path(tf.path).name
+    meta = _fields_of(split_front_matter(decode(tf.to_bytes(), src_uri).text, src_uri))
+
+    def raw(name: str) -> str:
+        key = next((k for k in config.field_keys(name) if k in meta), None)
+        value = meta.get(key) if key else None
+        if isinstance(value, list):
+            return ", ".join(map(str, value))
+        return "" if value is None else str(value).strip()
+
+    status, current, after = raw("status"), raw("current_role"), raw("next_role")
+    return {
+        "status": vocab.canonical_status(status, config.statuses) if status else None,
+        "current_role": vocab.canonical_role(current, config.roles) if current else None,
+        "next_role": vocab.canonical_role(after, config.roles) if after else None,
+        "stamp": raw("updated") or raw("created"),
+    }
+
+
+def check_shown(tf: te.TaskFile, config: Config, shown: Shown) -> None:
+    """Refuse to change a file whose status, roles or stamp differ from what a page showed."""
+    now = shown_fields(tf, config)
+    differences = [f"{_SHOWN_WORDS[name]} is now {now[name] or 'none'}, "
+                   f"not {value or 'none'}"
+                   for name, value in shown.items() if (now[name] or None) != (value or None)]
+    if differences:
+        raise StaleError(tf.path, "changed since the page showed it: " + "; ".join(differences))
 
 
 # -- changing tasks -------------------------------------------------------------------
@@ -192,18 +244,26 @@ class Changed:
     unchanged: frozenset[str] = frozenset()
 
 
-def change_tasks(catalog: TaskCatalog, ids: Iterable[str], edit: Edit) -> Changed:
+def change_tasks(
+    catalog: TaskCatalog, ids: Iterable[str], edit: Edit,
+    shown: dict[str, Shown] | None = None,
+) -> Changed:
     """Apply *edit* to the task of every id, or to none.
 
     Every file is read and edited in memory first; any failure raises
     :class:`BatchError` before a byte is written. Should a write then fail
     (the file changed meanwhile), the files already written are put back.
+    *shown* maps ids to what a page showed of their tasks: a file that no
+    longer says so fails with :class:`StaleError` (see :func:`check_shown`).
     """
     tasks = catalog.find(ids)
+    expected = {catalog.find([ident])[0].src_uri: seen for ident, seen in (shown or {}).items()}
     planned, failures = [], []
     for task in tasks:
         try:
             original = _read_task_file(task, catalog.spellings)
+            if task.src_uri in expected:
+                check_shown(original, catalog.config, expected[task.src_uri])
             edited = edit(original)
             if edited.modified:
                 te.check_writable(original.path)

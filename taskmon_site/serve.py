@@ -32,7 +32,7 @@ import time
 import tomllib
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,7 +46,8 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from taskmon_site.build import BuildError as SiteBuildError
 from taskmon_site.build import SiteBuilder
 from taskmon_site import actions
-from taskmon_site.config import CONFIG_NAME, DEFAULT_THEME, Config, ConfigError, load_config
+from taskmon_site.config import (CONFIG_NAME, DEFAULT_CONTENT, DEFAULT_THEME, Config,
+                                 ConfigError, default_cache_dir, load_config)
 from taskmon_site.logs import report_muted
 from taskmon_site.scheduler import MAX_WAIT_SECONDS, QUIET_SECONDS, RebuildScheduler
 from taskmon_site.watch import ChangeFilter, SourceWatcher
@@ -808,12 +809,33 @@ def run_serve(args: argparse.Namespace, config: Config) -> int:
     except OSError as exc:
         print(f"taskmon-site: {bind_error_message(args.host, args.port, exc)}", file=sys.stderr)
         return 2
-    server = PreviewServer(preview_site(config, _config_reloader(args)), sockets)
+    sample = None
+    if not getattr(args, "source", None) and config.source_dir == DEFAULT_CONTENT.resolve():
+        sample, args, config = _sample_copy(args, config)
     try:
+        server = PreviewServer(preview_site(config, _config_reloader(args)), sockets)
         asyncio.run(_serve_until_signal(server))
     except KeyboardInterrupt:
         logger.info("Stopped")
+    finally:
+        if sample is not None:
+            shutil.rmtree(sample, ignore_errors=True)
     return 0
+
+
+def _sample_copy(
+    args: argparse.Namespace, config: Config
+) -> tuple[Path, argparse.Namespace, Config]:
+    """Serve the embedded sample from a temporary copy: actions must not write the package."""
+    folder = Path(tempfile.mkdtemp(prefix="taskmon-sample-"))
+    copy = Path(shutil.copytree(DEFAULT_CONTENT, folder / DEFAULT_CONTENT.name))
+    logger.info("No source given: serving a copy of the embedded sample (%s); changes made "
+                "in the preview go to the copy and are gone when the server stops", copy)
+    cache = default_cache_dir(copy) if config.cache_dir == default_cache_dir(
+        config.source_dir) else config.cache_dir
+    if hasattr(args, "source"):  # config reloads read the copy too
+        args = argparse.Namespace(**{**vars(args), "source": copy})
+    return folder, args, replace(config, source_dir=copy, cache_dir=cache)
 
 
 async def _serve_until_signal(server: PreviewServer) -> None:

@@ -525,6 +525,45 @@ def test_run_serve_prints_the_url_and_stops_cleanly_on_sigterm(make_tree, tmp_pa
     assert list(temp.iterdir()) == [], "the build folder is removed on exit"
 
 
+def test_without_a_source_the_sample_is_served_from_a_copy_the_preview_may_change(tmp_path):
+    """The embedded sample belongs to the package (a git checkout, site-packages)."""
+    from taskmon_site.config import DEFAULT_CONTENT
+
+    package = {p: p.read_bytes() for p in sorted(DEFAULT_CONTENT.rglob("*")) if p.is_file()}
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "taskmon_site", "serve", "--port", "0",
+                             "--no-search", "-o", str(tmp_path / "out")], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        url = re.fullmatch(r"Serving on (http://127\.0\.0\.1:(\d+)/)\n", line)
+        assert url, line + (proc.stderr.read() if proc.poll() is not None else "")
+        record = json.loads(fetch(url[1] + "tasks.json")[2])["tasks"][0]
+        page = fetch(url[1] + record["url"])[2]
+        token = re.search(r'<meta name="taskmon-token" content="([^"]+)">', page)[1]
+        conn = http.client.HTTPConnection("127.0.0.1", int(url[2]), timeout=10)
+        conn.request("POST", f"/_taskmon/api/tasks/{record['id']}/comment",
+                     json.dumps({"text": "written into the copy"}),
+                     {"Origin": url[1].rstrip("/"), "X-Taskmon-Token": token,
+                      "Content-Type": "application/json"})
+        assert conn.getresponse().status == 200
+        copies = list(temp.glob("taskmon-sample-*/content/" + record["source"]))
+        assert len(copies) == 1 and "written into the copy" in copies[0].read_text("utf-8")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+    err = proc.stderr.read()
+    assert proc.returncode == 0, err
+    assert re.search(r"^No source given: serving a copy of the embedded sample \(.*"
+                     r"taskmon-sample-\w+/content\); changes made in the preview go to the "
+                     r"copy and are gone when the server stops$", err, re.M), err
+    assert {p: p.read_bytes() for p in sorted(DEFAULT_CONTENT.rglob("*")) if p.is_file()} == \
+        package
+    assert list(temp.iterdir()) == [], "the copy and the build folder are removed on exit"
+
+
 def test_inject_preview_places_the_script_in_the_head():
     page = b"<html><HEAD><title>x</title></HEAD><body>a</head></body></html>"
     injected = inject_preview(page, "s-1")

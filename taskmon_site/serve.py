@@ -143,6 +143,8 @@ class PreviewSite:
         self._reload_config = False
         self._builds = 0
         self._prepared: tuple[Builder, Path] | None = None
+        #: Folders the config names that do not exist yet (a theme): watched for.
+        self._awaited: tuple[Path, ...] = ()
 
     def prepare(self) -> None:
         """Make the first builder without building, so its folders can be watched."""
@@ -168,9 +170,11 @@ class PreviewSite:
         except Exception as exc:
             shutil.rmtree(out, ignore_errors=True)
             self._fresh_next = True
+            self._awaited = tuple(getattr(exc, "missing", ()))
             return self._failed(changed, started, exc)
         self._builder = builder
         self._fresh_next = self._reload_config = False
+        self._awaited = ()
         return BuildOutcome(changed, time.perf_counter() - started, report, output_dir=out)
 
     def _next_folder(self) -> Path:
@@ -207,16 +211,20 @@ class PreviewSite:
         return getattr(self._builder, "config", None)
 
     def watch_dirs(self) -> list[Path]:
-        # The config file's folder even when there is no config file yet.
+        # The config file's folder even when there is no config file yet, and
+        # folders the config names before they exist (where they will appear).
         config_dir = [self.config_file.parent] if self.config_file else []
         if self._watch_builder is not None:
-            return self._watch_builder.watch_dirs() + config_dir
+            return self._watch_builder.watch_dirs() + config_dir + list(self._awaited)
         # No builder could even be made: watch enough to notice the fix.
-        return [self.source_dir, *config_dir]
+        return [self.source_dir, *config_dir, *self._awaited]
 
     def is_relevant(self, path: Path) -> bool:
         if self.config_file is not None and path.resolve() == self.config_file:
             return True
+        resolved = path.resolve()
+        if any(resolved.is_relative_to(a) or a.is_relative_to(resolved) for a in self._awaited):
+            return True  # the awaited folder, on its way, or in it
         if self._watch_builder is not None:
             return self._watch_builder.is_relevant(path)
         return True
@@ -469,8 +477,9 @@ class PreviewServer:
         report_muted()  # each rebuild counts its repeated warnings afresh
         if outcome.ok:
             log_rebuilt(outcome, self.site.summarise(changed))
-            if outcome.output_dir is not None and self.watcher is not None:
-                self.watcher.restart(self.site.watch_dirs())
+        if self.watcher is not None:
+            # After a failure too: a config naming a folder not there yet waits for it.
+            self.watcher.restart(self.site.watch_dirs())
         return outcome
 
     def _on_done(self, outcome: object) -> None:

@@ -280,6 +280,24 @@ def test_a_config_file_created_later_is_read(make_tree):
         poll(lambda: "Named later" in fetch(server.url + GUIDE_URL)[2])
 
 
+def test_a_theme_folder_created_after_the_config_named_it_is_noticed(make_tree):
+    src = make_tree({**SOURCE, ".git/objects/aa/x": "", ".git/objects/ab/y": ""})
+    with serving(real_site(src)) as server:
+        write(src / "taskmon.toml", 'title = "Demo site"\ntheme = "mytheme"\n')
+        broken = poll(lambda: (s := status(server))["error"] and s)
+        assert broken["error"]["message"] == (
+            f"invalid configuration:\n  - theme: folder does not exist: {src / 'mytheme'}")
+        (src / "mytheme" / "templates").mkdir(parents=True)
+        fixed = poll(lambda: (s := status(server))["ok"] and s)
+        # The folder's own creation woke the rebuild (its subfolder's may come along).
+        assert fixed["changed"] in (["mytheme"], ["mytheme", "mytheme/templates"])
+        write(src / "mytheme" / "templates" / "doc.html",
+              '{% extends "base.html" %}\n{% block main %}Themed later{% endblock %}\n')
+        poll(lambda: "Themed later" in fetch(server.url + GUIDE_URL)[2])
+        watched = {Path(e.watch.path) for e in server.watcher._observer.emitters}
+    assert not any(".git" in path.parts for path in watched), watched
+
+
 def test_template_edits_show_and_a_template_error_names_file_and_line(make_tree):
     src = make_tree({**SOURCE, "taskmon.toml": 'theme = "theme"\n',
                      "theme/templates/doc.html": '{% extends "base.html" %}\n'})

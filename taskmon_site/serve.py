@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import errno
 import html
+import ipaddress
 import json
 import logging
 import mimetypes
@@ -405,9 +406,31 @@ class PreviewServer:
 
     @property
     def url(self) -> str:
+        """The URL of the address listened on (``http://0.0.0.0:8000/`` for all of them)."""
         host, port = self.sockets[0].getsockname()[:2]
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}/"
+
+    @property
+    def listens_everywhere(self) -> bool:
+        """Bound to every address (``--host 0.0.0.0`` or ``::``)?"""
+        return _is_unspecified(self.sockets[0].getsockname()[0])
+
+    @property
+    def browse_url(self) -> str:
+        """The URL to open here: a loopback one when listening on every address."""
+        if not self.listens_everywhere:
+            return self.url
+        host, port = self.sockets[0].getsockname()[:2]
+        # IPv6 sockets are v6-only (tornado's choice): "::" answers at ::1, not 127.0.0.1.
+        return f"http://{'[::1]' if ':' in host else '127.0.0.1'}:{port}/"
+
+    def origins(self) -> list[str]:
+        """The origins of this server's own pages, for the write API."""
+        if not self.listens_everywhere:
+            return [self.url]
+        port = self.sockets[0].getsockname()[1]
+        return [self.url, f"http://127.0.0.1:{port}/", f"http://[::1]:{port}/"]
 
     async def serve(self, on_ready: Callable[[str], None] | None = None) -> None:
         """Build, then serve until :meth:`request_stop`; cleans up after itself."""
@@ -424,7 +447,7 @@ class PreviewServer:
             http = HTTPServer(self._application())
             http.add_sockets(self.sockets)
             if on_ready is not None:
-                on_ready(self.url)
+                on_ready(self.browse_url)
             await self._stop.wait()
         finally:
             await self._shutdown(http)
@@ -441,7 +464,7 @@ class PreviewServer:
                 (r"/livereload", PreviewSocket, opts),
                 (PREVIEW_PREFIX + r"status", StatusHandler, opts),
                 (PREVIEW_PREFIX + r"(preview\.(?:js|css))", PreviewAssetHandler),
-                *actions.api_routes(lambda: self.site.config, self.token, lambda: self.url),
+                *actions.api_routes(lambda: self.site.config, self.token, self.origins),
                 (r"/(.*)", SiteHandler, opts),
             ],
             log_function=_log_request,
@@ -850,4 +873,20 @@ def _sample_copy(
 async def _serve_until_signal(server: PreviewServer) -> None:
     if threading.current_thread() is threading.main_thread():
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, server.request_stop)
-    await server.serve(on_ready=lambda url: print(f"Serving on {url}", flush=True))
+    await server.serve(on_ready=lambda url: print(serving_line(server, url), flush=True))
+
+
+def serving_line(server: PreviewServer, url: str) -> str:
+    """``Serving on URL``, and where else it answers when listening on every address."""
+    if not server.listens_everywhere:
+        return f"Serving on {url}"
+    host = server.sockets[0].getsockname()[0]
+    return (f"Serving on {url} (listening on all addresses, {host}; from another machine, "
+            f"use this machine's name or address)")
+
+
+def _is_unspecified(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_unspecified
+    except ValueError:
+        return False

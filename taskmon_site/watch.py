@@ -108,11 +108,22 @@ class ChangeFilter:
 
 
 class _Handler(FileSystemEventHandler):
-    def __init__(self, watcher: SourceWatcher) -> None:
-        self.watcher = watcher
+    def __init__(
+        self, changes: ChangeFilter, on_change: Callable[[set[Path]], None],
+        on_folder: Callable[[FileSystemEvent], None] | None = None,
+    ) -> None:
+        self.changes = changes
+        self.on_change = on_change
+        #: Told of every folder event first (the watcher follows new folders).
+        self.on_folder = on_folder
 
     def on_any_event(self, event: FileSystemEvent) -> None:
-        self.watcher.on_event(event)
+        if event.is_directory and self.on_folder is not None:
+            self.on_folder(event)
+        paths = self.changes.paths_of(event)
+        if paths:
+            logger.debug("%s: %s", event.event_type, ", ".join(map(str, sorted(paths))))
+            self.on_change(paths)
 
 
 class SourceWatcher:
@@ -131,7 +142,7 @@ class SourceWatcher:
         self.dirs = watch_roots(dirs)
         self.on_change = on_change
         self.changes = changes
-        self._handler = _Handler(self)
+        self._handler = _Handler(changes, on_change, self._follow_folder)
         self._observer: Observer | None = None
         #: Folders watched without their subfolders → their subfolders' watches.
         self._shallow: dict[Path, dict[Path, list[object]]] = {}
@@ -178,14 +189,6 @@ class SourceWatcher:
                 self._shallow.setdefault(each, {})
             logger.debug("Watching %s%s", each, "" if recursive else " (not its subfolders)")
         return watches
-
-    def on_event(self, event: FileSystemEvent) -> None:
-        if event.is_directory:
-            self._follow_folder(event)
-        paths = self.changes.paths_of(event)
-        if paths:
-            logger.debug("%s: %s", event.event_type, ", ".join(map(str, sorted(paths))))
-            self.on_change(paths)
 
     def _follow_folder(self, event: FileSystemEvent) -> None:
         """Watch a folder that appears in a folder watched on its own; forget one that goes."""

@@ -128,8 +128,10 @@ _KEY_RE = re.compile(
     r"""|(?P<sq>'(?:[^'\r\n]|'')*'))"""
     r"""[ \t]*:(?=[ \t\r\n]|$)"""
 )
-_OPEN_RE = re.compile(r"---[ \t]*")
-_CLOSE_RE = re.compile(r"(?:---|\.\.\.)[ \t]*")
+#: Front-matter fences as the site's reader takes them: three or more dashes (not
+#: YAML's "..." end marker, which the site does not read as closing the block).
+_OPEN_RE = re.compile(r"-{3,}[ \t]*")
+_CLOSE_RE = _OPEN_RE
 _HEADING_RE = re.compile(r" {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*")
 _FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})")
 _TASK_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")

@@ -335,6 +335,13 @@ def test_an_empty_value_in_a_crlf_file_is_found_and_filled():
                                '完成: "2025-03-01 10:20:30"\r\n---\r\n')
 
 
+def test_front_matter_fenced_with_more_dashes_is_edited_like_the_site_reads_it():
+    text = "-----\nstatus: pending\n----  \n# Body\n"
+    tf = te.set_status(te.parse_task_bytes(text.encode()), "in_progress", now=NOW)
+    assert edited_text(tf) == ('-----\nstatus: in_progress\nupdated_at: "2025-03-01 10:20:30"\n'
+                               "----  \n# Body\n")
+
+
 # -- refusing what cannot be edited surgically ------------------------------------------------
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -343,6 +350,7 @@ def test_an_empty_value_in_a_crlf_file_is_found_and_filled():
     ('---\nstatus: "in_progress\n  more"\n---\n', "'status' is not a one-line value"),
     ("---\nstatus: pending\nstatus: in_progress\n---\n", "'status' appears more than once"),
     ("---\nstatus: pending\n", "no closing '---' line"),
+    ("---\nstatus: pending\n...\n# Body\n", "no closing '---' line"),
 ])
 def test_front_matter_that_cannot_be_edited_surgically_is_refused(text, message):
     with pytest.raises(te.FrontMatterError, match=re.escape(message)):

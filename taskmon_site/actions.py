@@ -11,17 +11,28 @@ Edits go through :func:`taskmon_site.taskcli.change_tasks`, so the API and the
 picked up by the file watcher like any save: the site rebuilds and open pages
 reload; nothing here builds.
 
-Routes (all POST, JSON in and out)::
+Routes (all POST, JSON in and out); ``<id>`` is a task id or its file's
+src_uri, percent-encoded::
 
-    /_taskmon/api/tasks/<id>/status   {"status": "review", "force": false}
-    /_taskmon/api/tasks/<id>/handoff  {"to": null, "force": false}
-    /_taskmon/api/tasks/<id>/comment  {"text": "…", "author": "…"}
-    /_taskmon/api/status              {"ids": ["…", "…"], "status": "…"}
+    /_taskmon/api/tasks/<id>/status   {"status": "review", "expect": {…}}
+    /_taskmon/api/tasks/<id>/handoff  {"to": null, "expect": {…}}
+    /_taskmon/api/tasks/<id>/comment  {"text": "…", "author": "…", "expect": {…}}
+    /_taskmon/api/status              {"ids": ["…", "…"], "status": "…",
+                                       "expect": {"<id>": {…}, …}}
+
+``expect`` says what the page showed of the task — any of ``status``,
+``current_role``, ``next_role`` (ids, null for none) and ``stamp`` (its
+``data-stamp``): when the file says otherwise by now, nothing is written and
+the reply is 409, so a change is never made to a task the user did not see.
+
+Nothing is forced: ``"force": true`` is refused (400), as the lifecycle's
+exceptions are for the ``task`` command's ``--force``.
 
 Replies: ``{"ok": true, "task": {…}}`` (``"tasks": […]`` for the bulk route) or
 ``{"ok": false, "error": "…", "allowed": […], "errors": […]}`` with 400 (bad
-request, status, role or transition), 404 (unknown id), 409 (a file changed
-meanwhile: retry), 503 (no build yet) or 403.
+request, status, role or transition), 404 (unknown id), 409 (the file says
+otherwise than the page showed, or changed while being written: reload), 503 (no
+build yet) or 403.
 """
 
 from __future__ import annotations
@@ -46,6 +57,7 @@ from taskmon_site import taskcli, vocab
 from taskmon_site import taskedit as te
 from taskmon_site.config import DEFAULT_THEME, Config
 from taskmon_site.model import Task
+from taskmon_site.taskcli import Shown
 from taskmon_site.render import load_strings
 
 log = logging.getLogger(__name__)
@@ -213,20 +225,25 @@ class _ApiHandler(web.RequestHandler):
             raise BadRequest("request body must be a JSON object")
         return data
 
-    async def change(self, ids: list[str], make_edit: EditFactory, many: bool = False) -> None:
-        """Apply an edit to the tasks of *ids* (all or none) and reply."""
+    async def change(self, ids: list[str], make_edit: EditFactory, shown: dict[str, Shown],
+                     many: bool = False) -> None:
+        """Apply an edit to the tasks of *ids* (all or none) and reply.
+
+        *shown* is what the page showed of each task (by id); a file that no
+        longer says so is not changed, and the reply is 409.
+        """
         config = self.ctx.config()
         if config is None:
             return self._fail(503, "the site has not been built yet; retry in a moment")
         loop = IOLoop.current()
         try:
-            tasks = await loop.run_in_executor(None, self._change, config, ids, make_edit)
+            tasks = await loop.run_in_executor(None, self._change, config, ids, make_edit, shown)
         except taskcli.TaskLookupError as exc:
             self._fail(404 if exc.missing else 400, taskcli.reason(exc))
         except taskcli.BatchError as exc:
             self._fail_batch(exc)
         except te.EditError as exc:
-            self._fail(409 if isinstance(exc, te.ConflictError) else 400, taskcli.reason(exc))
+            self._fail(409 if isinstance(exc, te.ConflictError) else 400, _reason(exc))
         else:
             names = ", ".join(t.id for t in tasks)
             log.info("Changed %s from the preview: %s", names, self.request.path)
@@ -234,13 +251,14 @@ class _ApiHandler(web.RequestHandler):
             self._reply(200, {"ok": True, "tasks": records} if many else
                         {"ok": True, "task": records[0]})
 
-    def _change(self, config: Config, ids: list[str], make_edit: EditFactory) -> list[Task]:
+    def _change(self, config: Config, ids: list[str], make_edit: EditFactory,
+                shown: dict[str, Shown]) -> list[Task]:
         with self.ctx.lock:
             edit = make_edit(config)
-            return taskcli.change_tasks(taskcli.TaskCatalog(config), ids, edit)
+            return taskcli.change_tasks(taskcli.TaskCatalog(config), ids, edit, shown).tasks
 
     def _fail_batch(self, exc: taskcli.BatchError) -> None:
-        errors = [{"id": task.id, "error": taskcli.reason(error),
+        errors = [{"id": task.id, "error": _reason(error),
                    "allowed": list(getattr(error, "allowed", ()))}
                   for task, error in exc.failures]
         message = "; ".join(f"{e['id']}: {e['error']}" for e in errors)
@@ -258,6 +276,14 @@ class _ApiHandler(web.RequestHandler):
         self.finish(json.dumps(data, ensure_ascii=False, default=str))
 
 
+def _reason(exc: te.EditError) -> str:
+    """An edit error's message; "use force" names the only place that can force."""
+    text = taskcli.reason(exc)
+    if isinstance(exc, te.TransitionError):
+        text = text.replace("use force", "use the task command's --force")
+    return text
+
+
 def _text(data: dict[str, Any], key: str, required: bool = True) -> str | None:
     value = data.get(key)
     if value is None and not required:
@@ -267,25 +293,48 @@ def _text(data: dict[str, Any], key: str, required: bool = True) -> str | None:
     return value
 
 
-def _flag(data: dict[str, Any], key: str) -> bool:
-    value = data.get(key, False)
-    if not isinstance(value, bool):
-        raise BadRequest(f"{key!r} must be true or false")
+def _shown(value: Any, where: str = "'expect'") -> Shown:
+    """What a page showed of a task, as a request states it (see taskcli.SHOWN_FIELDS)."""
+    if not isinstance(value, dict):
+        raise BadRequest(f"{where} must be an object")
+    for key, seen in value.items():
+        if key not in taskcli.SHOWN_FIELDS:
+            raise BadRequest(f"{where} has an unknown key {key!r}; "
+                             f"known: {', '.join(taskcli.SHOWN_FIELDS)}")
+        if seen is not None and not isinstance(seen, str):
+            raise BadRequest(f"{where}[{key!r}] must be a string or null")
     return value
 
 
-def _status_edit(status: str, force: bool) -> EditFactory:
-    return lambda config: taskcli.status_edit(taskcli.canonical_status(config, status), force)
+def _expected(data: dict[str, Any], task_id: str) -> dict[str, Shown]:
+    return {task_id: _shown(data["expect"])} if "expect" in data else {}
+
+
+def _no_force(data: dict[str, Any], command: str) -> None:
+    """The preview never forces what the lifecycle does not allow; a shell can."""
+    value = data.get("force", False)
+    if not isinstance(value, bool):
+        raise BadRequest("'force' must be true or false")
+    if value:
+        raise BadRequest(f"the preview does not force changes; run "
+                         f"'taskmon-site task {command} --force' in a shell instead")
+
+
+def _status_edit(status: str) -> EditFactory:
+    return lambda config: taskcli.status_edit(taskcli.canonical_status(config, status),
+                                             zone=config.timezone)
 
 
 class TaskStatusHandler(_ApiHandler):
     async def post(self, task_id: str) -> None:
         try:
             data = self.body()
-            make_edit = _status_edit(_text(data, "status"), _flag(data, "force"))
+            _no_force(data, "status ID STATUS")
+            make_edit = _status_edit(_text(data, "status"))
+            shown = _expected(data, task_id)
         except BadRequest as exc:
             return self._fail(400, str(exc))
-        await self.change([task_id], make_edit)
+        await self.change([task_id], make_edit, shown)
 
 
 class HandoffHandler(_ApiHandler):
@@ -293,15 +342,16 @@ class HandoffHandler(_ApiHandler):
         try:
             data = self.body()
             to = _text(data, "to", required=False)
-            force = _flag(data, "force")
+            _no_force(data, "handoff ID")
+            shown = _expected(data, task_id)
         except BadRequest as exc:
             return self._fail(400, str(exc))
 
         def make_edit(config: Config) -> taskcli.Edit:
             role = taskcli.canonical_role(config, to) if to else None
-            return taskcli.handoff_edit(role, force)
+            return taskcli.handoff_edit(role, zone=config.timezone)
 
-        await self.change([task_id], make_edit)
+        await self.change([task_id], make_edit, shown)
 
 
 class CommentHandler(_ApiHandler):
@@ -310,9 +360,11 @@ class CommentHandler(_ApiHandler):
             data = self.body()
             text = _text(data, "text")
             author = _text(data, "author", required=False)
+            shown = _expected(data, task_id)
         except BadRequest as exc:
             return self._fail(400, str(exc))
-        await self.change([task_id], lambda config: taskcli.comment_edit(text, author))
+        await self.change([task_id], lambda config: taskcli.comment_edit(
+            text, author, config.timezone), shown)
 
 
 class BulkStatusHandler(_ApiHandler):
@@ -323,10 +375,15 @@ class BulkStatusHandler(_ApiHandler):
             if not isinstance(ids, list) or not ids or not all(
                     isinstance(i, str) and i for i in ids):
                 raise BadRequest("'ids' must be a non-empty list of task ids")
-            make_edit = _status_edit(_text(data, "status"), _flag(data, "force"))
+            _no_force(data, "status ID… STATUS")
+            make_edit = _status_edit(_text(data, "status"))
+            expect = data.get("expect", {})
+            if not isinstance(expect, dict) or not set(expect) <= set(ids):
+                raise BadRequest("'expect' must be an object whose keys are some of 'ids'")
+            shown = {ident: _shown(seen, f"'expect'[{ident!r}]") for ident, seen in expect.items()}
         except BadRequest as exc:
             return self._fail(400, str(exc))
-        await self.change(ids, make_edit, many=True)
+        await self.change(ids, make_edit, shown, many=True)
 
 
 class ActionsAssetHandler(web.RequestHandler):

@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import logging
 import os
+import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -42,9 +43,16 @@ DEFAULT_THEME = _shared_dir("themes") / "default"
 class ConfigError(Exception):
     """One or more invalid configuration values, each naming its key."""
 
-    def __init__(self, problems: list[str], source: str = "") -> None:
+    def __init__(
+        self, problems: list[str], source: str = "", line: int | None = None,
+        missing: tuple[Path, ...] = (),
+    ) -> None:
         self.problems = problems
         self.source = source
+        #: The line of *source* where the first problem is, when known (1-based).
+        self.line = line
+        #: Folders the configuration names that do not exist (yet), e.g. the theme's.
+        self.missing = missing
         where = f" in {source}" if source else ""
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"invalid configuration{where}:\n{lines}")
@@ -210,7 +218,9 @@ def read_config_file(path: Path) -> dict[str, Any]:
         with path.open("rb") as fh:
             return tomllib.load(fh)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"TOML syntax: {exc}"], str(path)) from None
+        at = re.search(r"\(at line (\d+), column \d+\)", str(exc))
+        line = int(at[1]) if at else None
+        raise ConfigError([f"TOML syntax: {exc}"], str(path), line) from None
     except OSError as exc:
         raise ConfigError([f"cannot read: {exc.strerror}"], str(path)) from None
 
@@ -258,8 +268,36 @@ def load_config(
         _apply(config, values, folder, origin, problems)
     _check_tables(config, problems)
     if problems:
-        raise ConfigError(problems, str(config_file or ""))
+        overridden = {key for values, _, _ in layers[1:] for key in values}
+        line = _problem_line(config_file, problems[0], overridden) if config_file else None
+        missing = (config.theme_dir,) if config.theme_dir and not config.theme_dir.is_dir() else ()
+        raise ConfigError(problems, str(config_file or ""), line, missing)
     return config
+
+
+def _problem_line(config_file: Path, problem: str, overridden: set[str]) -> int | None:
+    """The line of the config file setting the key a problem names, when the file set it."""
+    dotted = problem.split(":", 1)[0]
+    in_a_table = dotted.split(".")[0] in TABLE_KEYS
+    table, _, key = dotted.partition(".") if in_a_table else ("", "", dotted)
+    if not table and key in overridden:
+        return None  # the value came from a flag or a TASKMON_* variable
+    try:
+        text = config_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    names = "|".join(re.escape(k) for k in (key, f'"{key}"', f"'{key}'"))
+    setting = re.compile(rf"\s*(?:{names})\s*=")
+    header = re.compile(rf"\s*\[\s*{re.escape(table or key)}\s*\]")
+    in_table = not table
+    for number, line in enumerate(text.splitlines(), 1):
+        if line.lstrip().startswith("["):
+            if not table and header.match(line):
+                return number  # a whole table that is wrong, e.g. [fields]
+            in_table = bool(table) and header.match(line) is not None
+        elif in_table and setting.match(line):
+            return number
+    return None
 
 
 def _apply(config: Config, values: dict, folder: Path, origin: str, problems: list) -> None:

@@ -2,8 +2,13 @@
 
 Every module logs through ``logging.getLogger(__name__)`` below the
 ``taskmon_site`` logger. :func:`setup_logging` installs one handler there that
-prints plain lines (or JSON lines), counts warnings for ``--strict`` and
-collapses a warning repeated many times with different arguments.
+prints plain lines (or JSON lines) and counts warnings for ``--strict``.
+
+A warning about bad input may name its kind, as in
+``log.warning("%s: unknown status %r", path, raw, extra={"kind": "unknown status"})``;
+after :data:`REPEAT_LIMIT` warnings of one kind in one run, the rest are
+counted but not printed, and :func:`report_muted` says how many there were.
+Errors, and warnings without a kind (a refused request, say), are always printed.
 """
 
 from __future__ import annotations
@@ -14,34 +19,45 @@ import sys
 from collections import Counter
 
 ROOT = "taskmon_site"
-#: After this many warnings with the same message template, the rest are counted only.
+#: After this many warnings of one kind in one run, the rest are counted only.
 REPEAT_LIMIT = 5
 
 
 class WarningCounter(logging.Filter):
-    """Counts warnings and mutes the ones repeated beyond :data:`REPEAT_LIMIT`."""
+    """Counts warnings and mutes the ones of a kind repeated beyond :data:`REPEAT_LIMIT`."""
 
     def __init__(self) -> None:
         super().__init__()
         self.count = 0
-        self.by_template: Counter[str] = Counter()
+        self.by_kind: Counter[str] = Counter()
+        #: kind → the first message that was not printed, formatted.
+        self.first_muted: dict[str, str] = {}
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.levelno < logging.WARNING:
             return True
         self.count += 1
-        if record.msg == "%s":  # pre-formatted messages each count as their own kind
+        kind = getattr(record, "kind", None)
+        if record.levelno != logging.WARNING or not isinstance(kind, str) or not kind:
             return True
-        self.by_template[str(record.msg)] += 1
-        return self.by_template[str(record.msg)] <= REPEAT_LIMIT
+        self.by_kind[kind] += 1
+        if self.by_kind[kind] <= REPEAT_LIMIT:
+            return True
+        self.first_muted.setdefault(kind, record.getMessage())
+        return False
 
     def muted(self) -> dict[str, int]:
-        """Message templates whose later repeats were not printed, with how many."""
-        return {m: n - REPEAT_LIMIT for m, n in self.by_template.items() if n > REPEAT_LIMIT}
+        """Kinds of warnings whose later repeats were not printed, with how many."""
+        return {k: n - REPEAT_LIMIT for k, n in self.by_kind.items() if n > REPEAT_LIMIT}
+
+    def end_run(self) -> None:
+        """Start counting repeats afresh (the total for ``--strict`` stays)."""
+        self.by_kind.clear()
+        self.first_muted.clear()
 
     def reset(self) -> None:
         self.count = 0
-        self.by_template.clear()
+        self.end_run()
 
 
 class JsonFormatter(logging.Formatter):
@@ -54,7 +70,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("file", "line"):
+        for key in ("file", "line", "kind"):
             if hasattr(record, key):
                 entry[key] = getattr(record, key)
         return json.dumps(entry, ensure_ascii=False)
@@ -84,8 +100,22 @@ def setup_logging(verbosity: int = 0, fmt: str = "text") -> WarningCounter:
     return counter
 
 
-def report_muted(counter: WarningCounter) -> None:
-    """Say how many repeated warnings were not printed."""
+def installed_counters() -> list[WarningCounter]:
+    """The counters of the handlers :func:`setup_logging` installed."""
+    return [f for h in logging.getLogger(ROOT).handlers for f in h.filters
+            if isinstance(f, WarningCounter)]
+
+
+def report_muted(counter: WarningCounter | None = None) -> None:
+    """Say how many warnings of each kind were not printed, and end the run.
+
+    Without *counter*, for every installed one: the preview server calls this
+    after each rebuild, so each rebuild reports its own repeats.
+    """
     log = logging.getLogger(ROOT)
-    for template, n in counter.muted().items():
-        log.info("%d more warnings like %r were not printed", n, template)
+    for each in [counter] if counter is not None else installed_counters():
+        for kind, n in each.muted().items():
+            noun = "warning" if n == 1 else "warnings"
+            log.info("%d more %r %s were not printed; the first: %s",
+                     n, kind, noun, each.first_muted[kind])
+        each.end_run()

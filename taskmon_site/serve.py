@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import errno
 import html
+import ipaddress
 import json
 import logging
 import mimetypes
@@ -32,7 +33,7 @@ import time
 import tomllib
 import traceback
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -46,7 +47,9 @@ from tornado.websocket import WebSocketClosedError, WebSocketHandler
 from taskmon_site.build import BuildError as SiteBuildError
 from taskmon_site.build import SiteBuilder
 from taskmon_site import actions
-from taskmon_site.config import CONFIG_NAME, DEFAULT_THEME, Config, ConfigError, load_config
+from taskmon_site.config import (CONFIG_NAME, DEFAULT_CONTENT, DEFAULT_THEME, Config,
+                                 ConfigError, default_cache_dir, load_config)
+from taskmon_site.logs import report_muted
 from taskmon_site.scheduler import MAX_WAIT_SECONDS, QUIET_SECONDS, RebuildScheduler
 from taskmon_site.watch import ChangeFilter, SourceWatcher
 
@@ -141,6 +144,8 @@ class PreviewSite:
         self._reload_config = False
         self._builds = 0
         self._prepared: tuple[Builder, Path] | None = None
+        #: Folders the config names that do not exist yet (a theme): watched for.
+        self._awaited: tuple[Path, ...] = ()
 
     def prepare(self) -> None:
         """Make the first builder without building, so its folders can be watched."""
@@ -166,9 +171,11 @@ class PreviewSite:
         except Exception as exc:
             shutil.rmtree(out, ignore_errors=True)
             self._fresh_next = True
+            self._awaited = tuple(getattr(exc, "missing", ()))
             return self._failed(changed, started, exc)
         self._builder = builder
         self._fresh_next = self._reload_config = False
+        self._awaited = ()
         return BuildOutcome(changed, time.perf_counter() - started, report, output_dir=out)
 
     def _next_folder(self) -> Path:
@@ -205,16 +212,20 @@ class PreviewSite:
         return getattr(self._builder, "config", None)
 
     def watch_dirs(self) -> list[Path]:
-        # The config file's folder even when there is no config file yet.
+        # The config file's folder even when there is no config file yet, and
+        # folders the config names before they exist (where they will appear).
         config_dir = [self.config_file.parent] if self.config_file else []
         if self._watch_builder is not None:
-            return self._watch_builder.watch_dirs() + config_dir
+            return self._watch_builder.watch_dirs() + config_dir + list(self._awaited)
         # No builder could even be made: watch enough to notice the fix.
-        return [self.source_dir, *config_dir]
+        return [self.source_dir, *config_dir, *self._awaited]
 
     def is_relevant(self, path: Path) -> bool:
         if self.config_file is not None and path.resolve() == self.config_file:
             return True
+        resolved = path.resolve()
+        if any(resolved.is_relative_to(a) or a.is_relative_to(resolved) for a in self._awaited):
+            return True  # the awaited folder, on its way, or in it
         if self._watch_builder is not None:
             return self._watch_builder.is_relevant(path)
         return True
@@ -272,6 +283,9 @@ def describe_error(exc: BaseException, site: PreviewSite) -> BuildFailure:
     chain = _causes(exc)
     file, line = next((loc for e in chain if (loc := _error_location(e, site))[0]), (None, None))
     message = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, ConfigError):
+        # The overlay names the file itself; the message lists the problems.
+        message = "invalid configuration:\n" + "\n".join(f"  - {p}" for p in exc.problems)
     return BuildFailure(message, type(chain[-1]).__name__, file and site.display(file), line)
 
 
@@ -285,7 +299,7 @@ def _causes(exc: BaseException) -> list[BaseException]:
 
 def _error_location(exc: BaseException, site: PreviewSite) -> tuple[str | None, int | None]:
     if isinstance(exc, ConfigError):
-        return exc.source or _opt_str(site.config_file), None
+        return exc.source or _opt_str(site.config_file), exc.line
     mark = getattr(exc, "problem_mark", None)  # YAML errors
     if mark is not None and getattr(mark, "name", None):
         return mark.name, mark.line + 1
@@ -323,8 +337,15 @@ def log_failure(exc: BaseException, error: BuildFailure, changed: str, seconds: 
     where = f"{error.location}: " if error.location else ""
     user_error = isinstance(exc, _USER_ERRORS)
     what = f"Changed {changed}: build" if changed else "Build"
-    logger.error("%s failed after %d ms: %s%s", what, seconds * 1000, where, error.message,
-                 exc_info=None if user_error else exc)
+    logger.error("%s failed after %d ms: %s%s", what, seconds * 1000, where,
+                 one_line(error.message), exc_info=None if user_error else exc)
+
+
+def one_line(message: str) -> str:
+    """A message listing problems on lines of their own (``  - …``) as one line."""
+    first, *rest = [line.strip() for line in message.splitlines() if line.strip()] or [""]
+    items = [item.removeprefix("- ") for item in rest]
+    return f"{first} {'; '.join(items)}" if items else first
 
 
 def log_rebuilt(outcome: BuildOutcome, changed: str) -> None:
@@ -395,9 +416,31 @@ class PreviewServer:
 
     @property
     def url(self) -> str:
+        """The URL of the address listened on (``http://0.0.0.0:8000/`` for all of them)."""
         host, port = self.sockets[0].getsockname()[:2]
         host = f"[{host}]" if ":" in host else host
         return f"http://{host}:{port}/"
+
+    @property
+    def listens_everywhere(self) -> bool:
+        """Bound to every address (``--host 0.0.0.0`` or ``::``)?"""
+        return _is_unspecified(self.sockets[0].getsockname()[0])
+
+    @property
+    def browse_url(self) -> str:
+        """The URL to open here: a loopback one when listening on every address."""
+        if not self.listens_everywhere:
+            return self.url
+        host, port = self.sockets[0].getsockname()[:2]
+        # IPv6 sockets are v6-only (tornado's choice): "::" answers at ::1, not 127.0.0.1.
+        return f"http://{'[::1]' if ':' in host else '127.0.0.1'}:{port}/"
+
+    def origins(self) -> list[str]:
+        """The origins of this server's own pages, for the write API."""
+        if not self.listens_everywhere:
+            return [self.url]
+        port = self.sockets[0].getsockname()[1]
+        return [self.url, f"http://127.0.0.1:{port}/", f"http://[::1]:{port}/"]
 
     async def serve(self, on_ready: Callable[[str], None] | None = None) -> None:
         """Build, then serve until :meth:`request_stop`; cleans up after itself."""
@@ -409,11 +452,12 @@ class PreviewServer:
             await self._loop.run_in_executor(None, self.site.prepare)
             self._start_watching()
             self._apply(await self._loop.run_in_executor(None, self.site.build))
+            report_muted()
             self.scheduler.start()
             http = HTTPServer(self._application())
             http.add_sockets(self.sockets)
             if on_ready is not None:
-                on_ready(self.url)
+                on_ready(self.browse_url)
             await self._stop.wait()
         finally:
             await self._shutdown(http)
@@ -430,7 +474,7 @@ class PreviewServer:
                 (r"/livereload", PreviewSocket, opts),
                 (PREVIEW_PREFIX + r"status", StatusHandler, opts),
                 (PREVIEW_PREFIX + r"(preview\.(?:js|css))", PreviewAssetHandler),
-                *actions.api_routes(lambda: self.site.config, self.token, lambda: self.url),
+                *actions.api_routes(lambda: self.site.config, self.token, self.origins),
                 (r"/(.*)", SiteHandler, opts),
             ],
             log_function=_log_request,
@@ -463,10 +507,12 @@ class PreviewServer:
     def _rebuild(self, changed: set[Path]) -> BuildOutcome:
         self._call_on_loop(self._set_building)
         outcome = self.site.rebuild(changed)
+        report_muted()  # each rebuild counts its repeated warnings afresh
         if outcome.ok:
             log_rebuilt(outcome, self.site.summarise(changed))
-            if outcome.output_dir is not None and self.watcher is not None:
-                self.watcher.restart(self.site.watch_dirs())
+        if self.watcher is not None:
+            # After a failure too: a config naming a folder not there yet waits for it.
+            self.watcher.restart(self.site.watch_dirs())
         return outcome
 
     def _on_done(self, outcome: object) -> None:
@@ -808,15 +854,52 @@ def run_serve(args: argparse.Namespace, config: Config) -> int:
     except OSError as exc:
         print(f"taskmon-site: {bind_error_message(args.host, args.port, exc)}", file=sys.stderr)
         return 2
-    server = PreviewServer(preview_site(config, _config_reloader(args)), sockets)
+    sample = None
+    if not getattr(args, "source", None) and config.source_dir == DEFAULT_CONTENT.resolve():
+        sample, args, config = _sample_copy(args, config)
     try:
+        server = PreviewServer(preview_site(config, _config_reloader(args)), sockets)
         asyncio.run(_serve_until_signal(server))
     except KeyboardInterrupt:
         logger.info("Stopped")
+    finally:
+        if sample is not None:
+            shutil.rmtree(sample, ignore_errors=True)
     return 0
+
+
+def _sample_copy(
+    args: argparse.Namespace, config: Config
+) -> tuple[Path, argparse.Namespace, Config]:
+    """Serve the embedded sample from a temporary copy: actions must not write the package."""
+    folder = Path(tempfile.mkdtemp(prefix="taskmon-sample-"))
+    copy = Path(shutil.copytree(DEFAULT_CONTENT, folder / DEFAULT_CONTENT.name))
+    logger.info("No source given: serving a copy of the embedded sample (%s); changes made "
+                "in the preview go to the copy and are gone when the server stops", copy)
+    cache = default_cache_dir(copy) if config.cache_dir == default_cache_dir(
+        config.source_dir) else config.cache_dir
+    if hasattr(args, "source"):  # config reloads read the copy too
+        args = argparse.Namespace(**{**vars(args), "source": copy})
+    return folder, args, replace(config, source_dir=copy, cache_dir=cache)
 
 
 async def _serve_until_signal(server: PreviewServer) -> None:
     if threading.current_thread() is threading.main_thread():
         asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, server.request_stop)
-    await server.serve(on_ready=lambda url: print(f"Serving on {url}", flush=True))
+    await server.serve(on_ready=lambda url: print(serving_line(server, url), flush=True))
+
+
+def serving_line(server: PreviewServer, url: str) -> str:
+    """``Serving on URL``, and where else it answers when listening on every address."""
+    if not server.listens_everywhere:
+        return f"Serving on {url}"
+    host = server.sockets[0].getsockname()[0]
+    return (f"Serving on {url} (listening on all addresses, {host}; from another machine, "
+            f"use this machine's name or address)")
+
+
+def _is_unspecified(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host.split("%", 1)[0]).is_unspecified
+    except ValueError:
+        return False

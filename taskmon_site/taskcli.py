@@ -15,24 +15,27 @@ nothing was written.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable
+from zoneinfo import ZoneInfo
 
 from taskmon_site import taskedit as te
 from taskmon_site import vocab
 from taskmon_site.config import Config
 from taskmon_site.model import Task
 from taskmon_site.reading import read_file
-from taskmon_site.source import preamble_fields
+from taskmon_site.source import Parsed, decode, preamble_fields, split_front_matter
 
 __all__ = [
-    "BatchError", "Edit", "TaskCatalog", "TaskLookupError", "add_task_arguments",
-    "canonical_role", "canonical_status", "change_tasks", "comment_edit", "handoff_edit", "now",
-    "reason", "run_task", "status_edit", "task_folder",
+    "BatchError", "Changed", "Edit", "SHOWN_FIELDS", "Shown", "StaleError", "TaskCatalog",
+    "TaskLookupError", "add_task_arguments", "canonical_role", "canonical_status",
+    "change_tasks", "check_shown", "comment_edit", "edit_time", "handoff_edit", "now",
+    "reason", "run_task", "shown_fields", "status_edit", "task_folder",
 ]
 
 log = logging.getLogger(__name__)
@@ -42,8 +45,18 @@ Edit = Callable[[te.TaskFile], te.TaskFile]
 
 
 def now() -> datetime:
-    """The time edits are dated with (a seam for tests)."""
-    return datetime.now()
+    """The current instant, in the machine's local zone (a seam for tests)."""
+    return datetime.now().astimezone()
+
+
+def edit_time(zone: str = "") -> datetime:
+    """The time an edit is dated with: :func:`now`, as wall time in *zone* when given.
+
+    *zone* is the site's ``timezone``, the zone the site reads dates without an
+    offset in; a date with an offset gets this instant in its own offset.
+    """
+    current = now()
+    return current.astimezone(ZoneInfo(zone)) if zone else current
 
 
 # -- errors ---------------------------------------------------------------------
@@ -100,24 +113,50 @@ class TaskCatalog:
         return sorted(tasks, key=lambda t: (t.id.casefold(), t.src_uri))
 
     def find(self, ids: Iterable[str]) -> list[Task]:
-        """The task of each id (or src_uri), in order; each task once."""
+        """The task of each id, src_uri or path to its file, in order; each task once.
+
+        A path may start at the current folder or at the repository, as a shell
+        completes it (``./ai/tasks/t1.md``), or be absolute.
+        """
         wanted = list(dict.fromkeys(ids))
         by_id = self._by_id()
-        missing = [i for i in wanted if i not in by_id and i not in self.tasks]
+        matches = {ident: self._matches(ident, by_id) for ident in wanted}
+        missing = [ident for ident, same in matches.items() if not same]
         if missing:
             names = ", ".join(repr(i) for i in missing)
             noun = "id" if len(missing) == 1 else "ids"
             raise TaskLookupError(f"unknown task {noun} {names}", tuple(missing))
         found: list[Task] = []
-        for task_id in wanted:
-            same = [self.tasks[task_id]] if task_id in self.tasks else by_id[task_id]
+        for ident, same in matches.items():
             if len(same) > 1:
                 files = ", ".join(t.src_uri for t in same)
-                raise TaskLookupError(f"task id {task_id!r} is in several files ({files}); "
+                raise TaskLookupError(f"task id {ident!r} is in several files ({files}); "
                                       f"name the file instead")
             if same[0] not in found:
                 found.append(same[0])
         return found
+
+    def _matches(self, ident: str, by_id: dict[str, list[Task]]) -> list[Task]:
+        if ident in self.tasks:
+            return [self.tasks[ident]]
+        if ident in by_id:
+            return by_id[ident]
+        task = self._by_path(ident)
+        return [task] if task else []
+
+    def _by_path(self, ident: str) -> Task | None:
+        path = Path(ident)
+        candidates = [path] if path.is_absolute() else [Path.cwd() / path,
+                                                       self.config.source_dir / path]
+        files = {Path(t.abs_src_path).resolve(): t for t in self.tasks.values()}
+        for candidate in candidates:
+            try:
+                resolved = candidate.resolve()
+            except (OSError, RuntimeError, ValueError):  # a loop, a NUL byte
+                continue
+            if resolved in files:
+                return files[resolved]
+        return None
 
     def _by_id(self) -> dict[str, list[Task]]:
         # Only front matter is read here: a full read renders Markdown (slow).
@@ -131,9 +170,7 @@ class TaskCatalog:
 def _task_id(task: Task, config: Config) -> str:
     """The id the site gives *task*: its id field, else the file name's stem."""
     parsed, _ = read_file(task.abs_src_path, task.src_uri)
-    meta = parsed.meta
-    if not parsed.has_front_matter:
-        meta = {key: value for key, (value, _) in preamble_fields(parsed.body).items()}
+    meta = _fields_of(parsed)
     for key in config.field_keys("id"):
         if key in meta and meta[key] is not None:
             value = meta[key]
@@ -142,27 +179,102 @@ def _task_id(task: Task, config: Config) -> str:
     return Path(task.src_uri).stem
 
 
+def _fields_of(parsed: Parsed) -> dict[str, object]:
+    """The fields of a file as the site reads them: front matter, else ``key: value`` lines."""
+    if parsed.has_front_matter:
+        return parsed.meta
+    return {key: value for key, (value, _) in preamble_fields(parsed.body).items()}
+
+
+# -- what a page showed ---------------------------------------------------------------
+
+#: What a page shows of a task that an action from it depends on; the stamp is
+#: the updated date as written, else the created one (the page's ``data-stamp``).
+SHOWN_FIELDS = ("status", "current_role", "next_role", "stamp")
+_SHOWN_WORDS = {"status": "status", "current_role": "current role",
+                "next_role": "next role", "stamp": "updated date"}
+
+#: Field → the value a page showed: an id (None: none or unknown), or the stamp.
+Shown = dict[str, str | None]
+
+
+class StaleError(te.ConflictError):
+    """The file no longer says what the page changing it showed."""
+
+
+def shown_fields(tf: te.TaskFile, config: Config) -> Shown:
+    """:data:`SHOWN_FIELDS` of a file's bytes, read as its page shows them."""
+    src_uri = Path(tf.path).name
+    meta = _fields_of(split_front_matter(decode(tf.to_bytes(), src_uri).text, src_uri))
+
+    def raw(name: str) -> str:
+        key = next((k for k in config.field_keys(name) if k in meta), None)
+        value = meta.get(key) if key else None
+        if isinstance(value, list):
+            return ", ".join(map(str, value))
+        return "" if value is None else str(value).strip()
+
+    status, current, after = raw("status"), raw("current_role"), raw("next_role")
+    return {
+        "status": vocab.canonical_status(status, config.statuses) if status else None,
+        "current_role": vocab.canonical_role(current, config.roles) if current else None,
+        "next_role": vocab.canonical_role(after, config.roles) if after else None,
+        "stamp": raw("updated") or raw("created"),
+    }
+
+
+def check_shown(tf: te.TaskFile, config: Config, shown: Shown) -> None:
+    """Refuse to change a file whose status, roles or stamp differ from what a page showed."""
+    now = shown_fields(tf, config)
+    differences = [f"{_SHOWN_WORDS[name]} is now {now[name] or 'none'}, "
+                   f"not {value or 'none'}"
+                   for name, value in shown.items() if (now[name] or None) != (value or None)]
+    if differences:
+        raise StaleError(tf.path, "changed since the page showed it: " + "; ".join(differences))
+
+
 # -- changing tasks -------------------------------------------------------------------
 
-def change_tasks(catalog: TaskCatalog, ids: Iterable[str], edit: Edit) -> list[Task]:
-    """Apply *edit* to the task of every id, or to none; the tasks as now on disk.
+@dataclass
+class Changed:
+    """What one command did: its tasks as now on disk, and which needed no change."""
+
+    tasks: list[Task]
+    #: src_uris of the tasks whose files were left as they were (already so).
+    unchanged: frozenset[str] = frozenset()
+
+
+def change_tasks(
+    catalog: TaskCatalog, ids: Iterable[str], edit: Edit,
+    shown: dict[str, Shown] | None = None,
+) -> Changed:
+    """Apply *edit* to the task of every id, or to none.
 
     Every file is read and edited in memory first; any failure raises
     :class:`BatchError` before a byte is written. Should a write then fail
     (the file changed meanwhile), the files already written are put back.
+    *shown* maps ids to what a page showed of their tasks: a file that no
+    longer says so fails with :class:`StaleError` (see :func:`check_shown`).
     """
     tasks = catalog.find(ids)
+    expected = {catalog.find([ident])[0].src_uri: seen for ident, seen in (shown or {}).items()}
     planned, failures = [], []
     for task in tasks:
         try:
             original = _read_task_file(task, catalog.spellings)
-            planned.append((task, original, edit(original)))
+            if task.src_uri in expected:
+                check_shown(original, catalog.config, expected[task.src_uri])
+            edited = edit(original)
+            if edited.modified:
+                te.check_writable(original.path)
+            planned.append((task, original, edited))
         except te.EditError as exc:
             failures.append((task, exc))
     if failures:
         raise BatchError(failures)
     _write_all(planned)
-    return catalog.read(tasks)
+    unchanged = frozenset(task.src_uri for task, _, edited in planned if not edited.modified)
+    return Changed(catalog.read(tasks), unchanged)
 
 
 def _read_task_file(task: Task, spellings: te.Spellings) -> te.TaskFile:
@@ -195,16 +307,16 @@ def _roll_back(written: list[tuple[te.TaskFile, te.TaskFile]]) -> None:
             log.error("%s: could not undo the change: %s", original.path, exc)
 
 
-def status_edit(status: str, force: bool = False) -> Edit:
-    return lambda tf: te.set_status(tf, status, force, now=now())
+def status_edit(status: str, force: bool = False, zone: str = "") -> Edit:
+    return lambda tf: te.set_status(tf, status, force, now=edit_time(zone))
 
 
-def handoff_edit(to: str | None = None, force: bool = False) -> Edit:
-    return lambda tf: te.handoff(tf, to, force=force, now=now())
+def handoff_edit(to: str | None = None, force: bool = False, zone: str = "") -> Edit:
+    return lambda tf: te.handoff(tf, to, force=force, now=edit_time(zone))
 
 
-def comment_edit(text: str, author: str | None = None) -> Edit:
-    return lambda tf: te.add_comment(tf, text, author, now=now())
+def comment_edit(text: str, author: str | None = None, zone: str = "") -> Edit:
+    return lambda tf: te.add_comment(tf, text, author, now=edit_time(zone))
 
 
 def canonical_status(config: Config, value: str) -> str:
@@ -226,13 +338,26 @@ def canonical_role(config: Config, value: str) -> str:
 
 
 def task_folder(config: Config) -> Path:
-    """Where new tasks go: the folder part of the first task glob."""
-    parts = []
-    for part in config.tasks[0].split("/") if config.tasks else []:
-        if any(c in part for c in "*?["):
-            break
-        parts.append(part)
-    return config.source_dir.joinpath(*parts)
+    """Where new tasks go: the folder part of the first task glob that finds a file there.
+
+    Raises :class:`~taskmon_site.taskedit.EditError` when no glob would find
+    it (there are none, say, in a repository of docs only): a file written
+    anyway would not be a task of the site.
+    """
+    from taskmon_site.build import glob_match
+
+    for pattern in config.tasks:
+        parts = list(itertools.takewhile(lambda part: not any(c in part for c in "*?["),
+                                         pattern.split("/")[:-1]))
+        # Named like the files `new` writes: task_<date>_<time>_<8 hex digits>.md.
+        if glob_match("/".join([*parts, "task_20000101_000000_0badc0de.md"]), pattern):
+            return config.source_dir.joinpath(*parts)
+    where = config.config_file.name if config.config_file else "the configuration"
+    if not config.tasks:
+        raise te.EditError(None, f"no task folder: {where} sets tasks = [], so a new file "
+                                 f"would not be a task of the site; add a task glob first")
+    raise te.EditError(None, f"no task glob ({', '.join(config.tasks)}) finds a file put "
+                             f"into its folder; add one such as \"tasks/*.md\"")
 
 
 # -- the command line -------------------------------------------------------------------
@@ -344,10 +469,12 @@ def _show(args: argparse.Namespace, config: Config) -> None:
         _print_json(task.to_json())
         return
     allowed = vocab.TRANSITIONS.get(task.status or "", ())
+    # A task without a status may take any (taskedit allows it, as the preview does).
+    unset = not task.status and not task.status_raw
     fields = [
         ("status", _status_text(task)),
         ("roles", _roles_text(task)),
-        ("next statuses", ", ".join(allowed) or "-"),
+        ("next statuses", "any (no status yet)" if unset else ", ".join(allowed) or "-"),
         ("created", task.created_raw or "-"),
         ("updated", task.updated_raw or "-"),
         ("completed", task.completed_raw or "-"),
@@ -364,7 +491,8 @@ def _show(args: argparse.Namespace, config: Config) -> None:
 def _new(args: argparse.Namespace, config: Config) -> None:
     folder = task_folder(config)
     folder.mkdir(parents=True, exist_ok=True)
-    path = te.create_task(folder, args.task_title, args.task_lang or config.lang, now())
+    path = te.create_task(folder, args.task_title, args.task_lang or config.lang,
+                          edit_time(config.timezone))
     print(_display(path))
 
 
@@ -380,19 +508,25 @@ def _status(args: argparse.Namespace, config: Config) -> None:
     catalog = TaskCatalog(config)
     target = canonical_status(config, args.new_status)
     before = {t.src_uri: t.status for t in catalog.read(catalog.find(args.task_ids))}
-    for task in change_tasks(catalog, args.task_ids, status_edit(target, args.force)):
-        print(f"{task.id}: {before[task.src_uri] or '-'} → {task.status}")
+    edit = status_edit(target, args.force, config.timezone)
+    changed = change_tasks(catalog, args.task_ids, edit)
+    for task in changed.tasks:
+        if task.src_uri in changed.unchanged:
+            print(f"{task.id}: already {task.status}; nothing to change")
+        else:
+            print(f"{task.id}: {before[task.src_uri] or '-'} → {task.status}")
 
 
 def _handoff(args: argparse.Namespace, config: Config) -> None:
     to = canonical_role(config, args.handoff_to) if args.handoff_to else None
-    task, = change_tasks(TaskCatalog(config), [args.task_id], handoff_edit(to, args.force))
+    edit = handoff_edit(to, args.force, config.timezone)
+    task, = change_tasks(TaskCatalog(config), [args.task_id], edit).tasks
     print(f"{task.id}: {_roles_text(task)}")
 
 
 def _comment(args: argparse.Namespace, config: Config) -> None:
-    task, = change_tasks(TaskCatalog(config), [args.task_id],
-                         comment_edit(args.comment_text, args.author))
+    edit = comment_edit(args.comment_text, args.author, config.timezone)
+    task, = change_tasks(TaskCatalog(config), [args.task_id], edit).tasks
     print(f"{task.id}: comment added")
 
 

@@ -35,9 +35,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ConflictError", "EditError", "EncodingError", "FrontMatterError",
-    "InvalidTaskIdError", "Spellings", "TaskExistsError", "TaskFile", "TransitionError",
-    "UnknownRoleError", "UnknownStatusError", "add_comment", "create_task",
-    "handoff", "new_task_id", "new_task_text", "parse_task_bytes",
+    "InvalidTaskIdError", "ReadOnlyError", "Spellings", "TaskExistsError", "TaskFile",
+    "TransitionError", "UnknownRoleError", "UnknownStatusError", "add_comment",
+    "check_writable", "create_task", "handoff", "new_task_id", "new_task_text",
+    "parse_task_bytes",
     "read_task_file", "set_status", "write_task_file",
 ]
 
@@ -88,6 +89,10 @@ class InvalidTaskIdError(EditError):
     """A task id that is not a safe file name."""
 
 
+class ReadOnlyError(EditError):
+    """A file without write permission: someone meant it not to change."""
+
+
 # -- field names of the two front-matter variants ------------------------------
 
 #: Keys the site reads for each canonical field; an edit finds existing values by these.
@@ -116,9 +121,17 @@ COMMENT_DATE_FORMAT = "%Y-%m-%d %H:%M"
 COMMENT_HEADINGS = {"zh": "评论", "en": "Comments"}
 
 _LINE_RE = re.compile(r"[^\r\n]*(?:\r\n|\n|\r)|[^\r\n]+\Z")
-_KEY_RE = re.compile(r"(?P<key>[^\s#:'\"?\-][^:#]*?)[ \t]*:(?=[ \t]|$)")
-_OPEN_RE = re.compile(r"---[ \t]*")
-_CLOSE_RE = re.compile(r"(?:---|\.\.\.)[ \t]*")
+#: A top-level key: plain, or quoted as YAML allows (``"status":``, ``'status':``).
+_KEY_RE = re.compile(
+    r"""(?:(?P<plain>[^\s#:'"?\-][^:#]*?)"""
+    r"""|(?P<dq>"(?:[^"\\\r\n]|\\.)*")"""
+    r"""|(?P<sq>'(?:[^'\r\n]|'')*'))"""
+    r"""[ \t]*:(?=[ \t\r\n]|$)"""
+)
+#: Front-matter fences as the site's reader takes them: three or more dashes (not
+#: YAML's "..." end marker, which the site does not read as closing the block).
+_OPEN_RE = re.compile(r"-{3,}[ \t]*")
+_CLOSE_RE = _OPEN_RE
 _HEADING_RE = re.compile(r" {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*")
 _FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})")
 _TASK_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
@@ -335,11 +348,17 @@ def _find_front_matter(lines: tuple[str, ...]) -> FrontMatter | None:
     for index in range(1, close):
         match = _KEY_RE.match(lines[index])
         if match:
-            key = match["key"]
+            key = _key_name(match)
             if key in keys:
                 duplicates.add(key)
             keys.setdefault(key, index)
     return FrontMatter(0, close, keys, frozenset(duplicates))
+
+
+def _key_name(match: re.Match[str]) -> str:
+    """The key a key match stands for: ``"status"`` and ``'status'`` are ``status``."""
+    quoted = match["dq"] or match["sq"]
+    return _unquote(quoted) if quoted else match["plain"]
 
 
 def _slot(tf: TaskFile, key: str) -> Slot | None:
@@ -541,8 +560,12 @@ def _render_date(shape: re.Match[str], now: datetime) -> str:
 
 
 def _in_zone(now: datetime, suffix: str | None) -> datetime:
-    """*now* as wall time in the file's zone; a naive *now* is taken as that already."""
-    if not suffix or now.tzinfo is None:
+    """*now* as wall time in the zone of a date's *suffix* (``Z``, ``+08:00``).
+
+    A naive *now* is the machine's local time (as ``datetime.now()`` gives),
+    so it is converted like an aware one: the instant stays the same.
+    """
+    if not suffix:
         return now
     if suffix == "Z":
         return now.astimezone(timezone.utc)
@@ -627,11 +650,14 @@ def set_status(
     - a file without the value follows the style of its other values.
 
     Reaching completed also fills the completion date when the file has that
-    key. A file without a status may take any status.
+    key. A file without a status may take any status. A task that already has
+    *new_status* is returned as it is: there is nothing to change or to date.
     """
     now = now or datetime.now()
     target = _known(tf, new_status, tf.spellings.status, UnknownStatusError,
                     "status", vocab.STATUS_IDS)
+    if tf.status == target and tf.key_for("status") not in tf.front_matter.duplicates:
+        return tf
     if not force:
         _check_transition(tf, target)
     spelled = _spell(tf, "status", target, ("current_role", "next_role"))
@@ -669,7 +695,8 @@ def handoff(
     The role after it becomes next: *to* when given, else the normal successor
     from :data:`vocab.NEXT_ROLE`. A file without a next role hands on to the
     successor of its current role. A task whose status is final (completed,
-    cancelled) is not handed on unless *force*.
+    cancelled) is not handed on unless *force*. The role taking the task is
+    never also the next one, forced or not.
     """
     now = now or datetime.now()
     if not force:
@@ -679,6 +706,9 @@ def handoff(
         after = _known(tf, to, tf.spellings.role, UnknownRoleError, "role", vocab.ROLE_IDS)
     new_current = _file_role(tf, "next_role") or _successor(tf)
     new_next = after or vocab.NEXT_ROLE[new_current]
+    if new_next == new_current:
+        raise EditError(tf.path, f"{new_current} takes the task now, so it cannot be the next "
+                                 f"role too; choose another role to come after it")
     spelled_current = _spell(tf, "current_role", new_current, ("next_role", "status"))
     spelled_next = _spell(tf, "next_role", new_next, ("current_role", "status"))
     edited = _set_field(_ensure_front_matter(tf), "current_role", spelled_current)
@@ -812,9 +842,25 @@ def write_task_file(tf: TaskFile) -> TaskFile:
     data = tf.to_bytes()
     _check_unchanged(tf, target)
     if _sha256(data) != tf.digest:
+        check_writable(tf.path)
         info = os.stat(target)
         _atomic_write(target, data, lambda tmp: (_copy_mode(tmp, info), os.replace(tmp, target)))
     return parse_task_bytes(data, tf.path, mtime_ns=os.stat(target).st_mtime_ns)
+
+
+def check_writable(path: str | Path) -> None:
+    """Refuse a file nobody may write to (mode 444, say), although a rename would replace it.
+
+    Files are replaced by renaming a new file over them, which needs only the
+    folder's permission; so the file's own mode is checked here, for root too.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise ConflictError(path, "was deleted since it was read") from None
+    if not mode & 0o222 or not os.access(path, os.W_OK):
+        raise ReadOnlyError(path, f"is read-only (mode {stat.S_IMODE(mode):o}); "
+                                  f"make it writable to change it")
 
 
 def _check_unchanged(tf: TaskFile, target: Path) -> None:

@@ -20,6 +20,7 @@ from tornado.httpserver import HTTPServer
 from taskmon_site import actions, taskcli
 from taskmon_site import taskedit as te
 from taskmon_site.config import DEFAULT_THEME, load_config
+from taskmon_site.logs import setup_logging
 
 NOW = datetime(2025, 3, 1, 10, 20, 30)
 TOKEN = "secret-token-of-this-run"
@@ -161,6 +162,16 @@ def test_requests_not_from_the_previews_pages_are_refused(repo, api, headers, wh
     assert snapshot(repo) == before
 
 
+def test_every_refused_request_is_logged(repo, api, capsys):
+    setup_logging()
+    for _ in range(7):
+        assert api.post("tasks/task_en/status", {"status": "review"},
+                        headers={actions.TOKEN_HEADER: "guess"})[0] == 403
+    assert capsys.readouterr().err.splitlines() == 7 * [
+        "WARNING: Refused POST /_taskmon/api/tasks/task_en/status from 127.0.0.1: "
+        "missing or wrong X-Taskmon-Token; reload the page"]
+
+
 def test_a_foreign_origin_with_the_right_token_is_refused(repo, api):
     """What a page of another site could send if it had learnt the token."""
     status, reply = api.post("tasks/task_en/status", {"status": "review"},
@@ -259,10 +270,19 @@ def test_a_refused_transition_is_400_with_the_allowed_statuses(repo, api):
     assert snapshot(repo) == before
 
 
-def test_force_allows_any_change(repo, api):
-    assert api.post("tasks/task_en/status", {"status": "pending", "force": True})[0] == 200
-    assert read(repo, "task_en.md") == edited(EN, lambda tf: te.set_status(
-        tf, "pending", True, now=NOW))
+@pytest.mark.parametrize("path, body, command", [
+    ("tasks/task_en/status", {"status": "pending", "force": True}, "status ID STATUS"),
+    ("status", {"ids": ["task_en"], "status": "pending", "force": True}, "status ID… STATUS"),
+    ("tasks/task_en/handoff", {"force": True}, "handoff ID"),
+])
+def test_the_preview_does_not_force(repo, api, path, body, command):
+    before = snapshot(repo)
+    assert api.post(path, body) == (400, {
+        "ok": False, "allowed": [],
+        "error": f"the preview does not force changes; run 'taskmon-site task {command} "
+                 f"--force' in a shell instead"})
+    assert snapshot(repo) == before
+    assert api.post("tasks/task_en/status", {"status": "review", "force": False})[0] == 200
 
 
 def test_an_unknown_id_is_404(repo, api):
@@ -312,6 +332,16 @@ def test_handoff_to_a_chosen_role(repo, api):
     assert snapshot(repo) == before
 
 
+def test_handoff_to_the_role_taking_the_task_is_400(repo, api):
+    before = snapshot(repo)
+    message = ("executor takes the task now, so it cannot be the next role too; "
+               "choose another role to come after it")
+    assert api.post("tasks/task_en/handoff", {"to": "executor"}) == (400, {
+        "ok": False, "error": f"task_en: {message}", "allowed": [],
+        "errors": [{"id": "task_en", "error": message, "allowed": []}]})
+    assert snapshot(repo) == before
+
+
 def test_a_comment_is_appended(repo, api):
     status, reply = api.post("tasks/task_zh/comment", {"text": "看起来不错\n再确认一下",
                                                        "author": "Ann"})
@@ -353,6 +383,15 @@ def test_bulk_status_changes_every_task_or_none(repo, api):
         tf, "in_progress", now=NOW))
 
 
+def test_a_read_only_file_is_400_and_unchanged(repo, api):
+    (repo / "ai/tasks/task_en.md").chmod(0o444)
+    message = "is read-only (mode 444); make it writable to change it"
+    assert api.post("tasks/task_en/comment", {"text": "hi"}) == (400, {
+        "ok": False, "error": f"task_en: {message}", "allowed": [],
+        "errors": [{"id": "task_en", "error": message, "allowed": []}]})
+    assert read(repo, "task_en.md") == EN
+
+
 def test_a_file_changed_meanwhile_is_409(repo, api, monkeypatch):
     real_write = te.write_task_file
     path = repo / "ai/tasks/task_en.md"
@@ -368,6 +407,110 @@ def test_a_file_changed_meanwhile_is_409(repo, api, monkeypatch):
     assert reply["error"] == ("task_en: changed on disk since it was read; "
                               "re-read it and retry")
     assert path.read_text(encoding="utf-8") == saved
+
+
+# -- acting on what the page showed ------------------------------------------------------------
+
+SHOWN_EN = {"status": "in_progress", "current_role": "planner", "next_role": "executor",
+            "stamp": "2025-02-23 23:52:30"}
+
+
+def test_a_change_to_the_task_the_page_showed_is_made(repo, api):
+    assert api.post("tasks/task_en/handoff", {"to": None, "expect": SHOWN_EN})[0] == 200
+    assert read(repo, "task_en.md") == edited(EN, lambda tf: te.handoff(tf, now=NOW))
+
+
+def test_a_task_changed_since_the_page_showed_it_is_not_changed(repo, api):
+    """An agent handed the task on while the page still showed the old roles."""
+    path = repo / "ai/tasks/task_en.md"
+    agent = EN.replace("current_role: planner\nnext_role: executor",
+                       "current_role: executor\nnext_role: debugger")
+    path.write_text(agent, encoding="utf-8")
+    message = ("changed since the page showed it: current role is now executor, not planner; "
+               "next role is now debugger, not executor")
+    assert api.post("tasks/task_en/handoff", {"to": "debugger", "expect": SHOWN_EN}) == (409, {
+        "ok": False, "error": f"task_en: {message}", "allowed": [],
+        "errors": [{"id": "task_en", "error": message, "allowed": []}]})
+    assert api.post("tasks/task_en/comment", {"text": "x", "expect": SHOWN_EN})[0] == 409
+    assert path.read_text(encoding="utf-8") == agent
+
+
+@pytest.mark.parametrize("change, shown, difference", [
+    (('"2025-02-23 23:52:30"', '"2025-02-24 08:00:00"'), {"stamp": "2025-02-23 23:52:30"},
+     "updated date is now 2025-02-24 08:00:00, not 2025-02-23 23:52:30"),
+    (("status: in_progress", "status: review"), {"status": "in_progress"},
+     "status is now review, not in_progress"),
+    (("status: in_progress\n", ""), {"status": "in_progress"},
+     "status is now none, not in_progress"),
+    (("status: in_progress", "status: someday"), {"status": "in_progress"},
+     "status is now none, not in_progress"),
+    (("", ""), {"status": None}, "status is now in_progress, not none"),
+])
+def test_each_field_the_page_showed_is_checked(repo, api, change, shown, difference):
+    path = repo / "ai/tasks/task_en.md"
+    path.write_text(EN.replace(*change), encoding="utf-8")
+    before = path.read_bytes()
+    status, reply = api.post("tasks/task_en/status", {"status": "paused", "expect": shown})
+    assert (status, reply["error"]) == (409, f"task_en: changed since the page showed it: "
+                                             f"{difference}")
+    assert path.read_bytes() == before
+
+
+@pytest.mark.parametrize("text, config, shown", [
+    ("# Plain\n\nstatus: review\nupdated: 2025-01-02\n", "",
+     {"status": "review", "current_role": None, "stamp": "2025-01-02"}),
+    (EN.replace("in_progress", "Triage"), '[statuses]\n"Triage" = "pending"\n',
+     {"status": "pending", "stamp": "2025-02-23 23:52:30"}),
+    (EN.replace("status: in_progress", "'status': 'In progress'  # quoted"), "",
+     {"status": "in_progress", "current_role": "planner"}),
+    ("\ufeff" + EN.replace("\n", "\r\n"), "", SHOWN_EN),
+])
+def test_what_the_page_showed_is_read_as_the_site_reads_it(repo, text, config, shown):
+    """No false refusal: the check reads a file the way its page was built from it."""
+    (repo / "taskmon.toml").write_text(config, encoding="utf-8")
+    (repo / "ai/tasks/task_en.md").write_text(text, encoding="utf-8")
+    catalog = taskcli.TaskCatalog(load_config(repo))
+    page, = catalog.read(catalog.find(["task_en"]))
+    assert {"status": page.status, "current_role": page.current_role,
+            "next_role": page.next_role,
+            "stamp": page.updated_raw or page.created_raw}.items() >= shown.items()
+    with api_server(repo) as api:
+        status, reply = api.post("tasks/task_en/comment", {"text": "seen", "expect": shown})
+    assert (status, reply["ok"]) == (200, True), reply
+
+
+def test_a_bulk_change_checks_each_task_and_writes_none_when_one_changed(repo, api):
+    (repo / "ai/tasks/task_zh.md").write_text(ZH.replace("待启动", "进行中"), "utf-8")
+    (repo / "ai/tasks/task_en.md").write_text(EN.replace("in_progress", "review"), "utf-8")
+    before = snapshot(repo)
+    body = {"ids": ["task_en", "task_zh"], "status": "paused",
+            "expect": {"task_en": {"status": "in_progress"}, "task_zh": {"status": "in_progress"}}}
+    status, reply = api.post("status", body)
+    assert (status, reply["error"]) == (
+        409, "task_en: changed since the page showed it: status is now review, not in_progress")
+    assert snapshot(repo) == before
+    body["expect"]["task_en"] = {"status": "review"}
+    status, reply = api.post("status", {**body, "status": "completed"})
+    assert status == 200
+    assert [(t["id"], t["status"]) for t in reply["tasks"]] == [
+        ("task_en", "completed"), ("task_zh", "completed")]
+
+
+@pytest.mark.parametrize("path, body, error", [
+    ("tasks/task_en/status", {"status": "review", "expect": []}, "'expect' must be an object"),
+    ("tasks/task_en/status", {"status": "review", "expect": {"title": "x"}},
+     "'expect' has an unknown key 'title'; known: status, current_role, next_role, stamp"),
+    ("tasks/task_en/handoff", {"expect": {"status": 3}},
+     "'expect'['status'] must be a string or null"),
+    ("status", {"ids": ["task_en"], "status": "review", "expect": {"task_zh": {}}},
+     "'expect' must be an object whose keys are some of 'ids'"),
+    ("status", {"ids": ["task_en"], "status": "review", "expect": {"task_en": "x"}},
+     "'expect'['task_en'] must be an object"),
+])
+def test_a_bad_expectation_is_400(repo, api, path, body, error):
+    before = snapshot(repo)
+    assert api.post(path, body) == (400, {"ok": False, "error": error, "allowed": []})
+    assert snapshot(repo) == before
 
 
 def test_before_the_first_good_build_the_api_asks_to_retry(repo):
@@ -461,7 +604,7 @@ status: Shipped
 """
 
 
-def test_a_finished_task_is_not_handed_off_unless_forced(repo):
+def test_a_finished_task_is_not_handed_off(repo):
     (repo / "taskmon.toml").write_text('[statuses]\n"Shipped" = "completed"\n', "utf-8")
     (repo / "ai/tasks/done.md").write_text(DONE, encoding="utf-8")
     with api_server(repo) as api:
@@ -469,19 +612,15 @@ def test_a_finished_task_is_not_handed_off_unless_forced(repo):
         assert api.post("tasks/task_done/handoff", {"to": None}) == (400, {
             "ok": False, "allowed": [],
             "error": "task_done: status completed is final; a finished task is not handed off "
-                     "(use force to hand it off anyway)",
+                     "(use the task command's --force to hand it off anyway)",
             "errors": [{"id": "task_done", "allowed": [], "error": (
                 "status completed is final; a finished task is not handed off "
-                "(use force to hand it off anyway)")}]})
+                "(use the task command's --force to hand it off anyway)")}]})
         assert snapshot(repo) == before
 
         assert api.post("tasks/task_done/handoff", {"force": "yes"})[0] == 400
-        status, reply = api.post("tasks/task_done/handoff", {"to": None, "force": True})
-        assert status == 200
-        assert (reply["task"]["current_role"], reply["task"]["next_role"]) == (
-            "manager", "researcher")
-    assert "current_role: manager\nnext_role: researcher\nstatus: Shipped\n" in read(
-        repo, "done.md")
+        assert api.post("tasks/task_done/handoff", {"to": None, "force": True})[0] == 400
+        assert snapshot(repo) == before
 
 
 def test_a_status_in_the_configs_spelling_is_changed_and_written_in_it(repo):

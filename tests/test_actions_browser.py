@@ -14,13 +14,14 @@ from pathlib import Path
 import pytest
 import test_serve
 from playwright.sync_api import expect
-from test_serve import fetch, poll, real_site, serving
+from test_serve import fetch, poll, real_site, serving, write
 
 from taskmon_site import actions, serve
 from taskmon_site.config import load_config
 from taskmon_site.urls import BOARD_URL, LIST_URL
 
 TOKEN = actions.new_token()
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
 def task(task_id: str, status: str, current: str = "planner", next_role: str = "executor",
@@ -146,33 +147,141 @@ def test_hand_off_and_comment_from_the_task_page(site, page):
     assert page.errors == []
 
 
-def test_a_failed_change_offers_a_retry(site, page):
+def test_a_request_that_got_no_answer_is_retried_as_it_was(site, page):
     with site() as (src, server):
         page.goto(task_url(server, "task_a"))
-        refused = []
+        sent = []
 
-        def first_refused(route):
-            if not refused:
-                refused.append(route.request.post_data)
-                route.fulfill(status=409, content_type="application/json", body=json.dumps(
-                    {"ok": False, "error": "changed on disk", "allowed": []}))
+        def unavailable_once(route):
+            sent.append(json.loads(route.request.post_data))
+            if len(sent) == 1:
+                route.fulfill(status=503, content_type="application/json", body=json.dumps(
+                    {"ok": False, "error": "the site has not been built yet; retry in a moment",
+                     "allowed": []}))
             else:
                 route.continue_()
 
-        page.route("**/_taskmon/api/**", first_refused)
+        page.route("**/_taskmon/api/**", unavailable_once)
         page.locator('button[data-status="paused"]').click()
         notice = page.locator("#taskmon-notice")
         expect(notice).to_have_attribute("data-state", "error")
-        expect(notice).to_contain_text("The file changed on disk meanwhile.")
+        expect(notice.locator(".taskmon-notice-text")).to_have_text(
+            "Not saved: the site has not been built yet; retry in a moment")
         assert status_in(src / "ai/tasks/task_a.md") == "in_progress"
 
         with page.expect_event("load", timeout=10_000):
             notice.locator('[data-action="retry"]').click()
-        assert json.loads(refused[0]) == {"status": "paused"}
         assert status_in(src / "ai/tasks/task_a.md") == "paused"
-    # Chromium logs every error response; the 409 was the test's own.
+    shown = {"status": "in_progress", "current_role": "planner", "next_role": "executor",
+             "stamp": "2025-02-23 23:52:30"}
+    assert sent == 2 * [{"status": "paused", "expect": shown}]
+    # Chromium logs every error response; the 503 was the test's own.
+    assert page.errors == [
+        "Failed to load resource: the server responded with a status of 503 "
+        "(Service Unavailable)"]
+
+
+def break_the_build(src: Path, server) -> None:
+    """A broken config: rebuilds fail, so open pages keep what they showed."""
+    (src / "taskmon.toml").write_text('title = "Actions demo"\nstale_days = "x"\n', "utf-8")
+    poll(lambda: test_serve.status(server)["error"], timeout=10)
+
+
+STALE = {
+    "en": ("Hand off to Executor", "Not saved: {error}. Reload the page to see the task as it "
+           "is now.", "Reload", "Hand off to Planner"),
+    "zh": ("交给执行员", "未保存：{error}。请重新载入页面，查看任务现在的样子。", "重新载入",
+           "交给规划员"),
+}
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_task_changed_since_the_page_showed_it_is_refused_and_the_page_offers_a_reload(
+        site, page, lang):
+    before, text, reload, after = STALE[lang]
+    config = f'title = "Actions demo"\nlang = "{lang}"\n'
+    with site({**SOURCE, "taskmon.toml": config}) as (src, server):
+        page.goto(task_url(server, "task_a"))
+        expect(page.locator('[data-action="handoff"]')).to_have_text(before)
+        break_the_build(src, server)
+        page.locator("#dismiss").click()
+        path = src / "ai/tasks/task_a.md"
+        agent = path.read_text(encoding="utf-8").replace(
+            "current_role: planner\nnext_role: executor",
+            "current_role: executor\nnext_role: planner")
+        path.write_text(agent, encoding="utf-8")  # an agent hands the task on meanwhile
+
+        page.locator('[data-action="handoff"]').click()
+        notice = page.locator("#taskmon-notice")
+        expect(notice).to_have_attribute("data-state", "error")
+        expect(notice.locator(".taskmon-notice-text")).to_have_text(text.format(error=(
+            "task_a: changed since the page showed it: current role is now executor, not "
+            "planner; next role is now planner, not executor")))
+        expect(notice.locator('[data-action="retry"]')).to_have_count(0)
+        expect(notice.locator('[data-action="reload"]')).to_have_text(reload)
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=ARTIFACTS / f"actions-stale-task-{lang}.png")
+        assert path.read_text(encoding="utf-8") == agent
+
+        with page.expect_event("load", timeout=10_000):
+            notice.locator('[data-action="reload"]').click()
+        # Still the last good build (the config is broken): what the page shows is old.
+        expect(page.locator('[data-action="handoff"]')).to_have_text(before)
+        with page.expect_event("load", timeout=10_000):
+            (src / "taskmon.toml").write_text(config, "utf-8")
+        expect(page.locator('[data-action="handoff"]')).to_have_text(after)
     assert page.errors == [
         "Failed to load resource: the server responded with a status of 409 (Conflict)"]
+
+
+def test_the_notice_says_what_was_written(site, page):
+    with site() as (src, server):
+        page.goto(task_url(server, "task_a"))
+        break_the_build(src, server)  # no reload: the notice stays to be read
+        page.locator("#dismiss").click()
+        page.locator('select[name="to"]').select_option("manager")
+        page.locator('[data-action="handoff"]').click()
+        notice = page.locator("#taskmon-notice .taskmon-notice-text")
+        expect(notice).to_have_text("task_a: Executor has the task now, then Manager. Saved. "
+                                    "The page updates when the site has been rebuilt.")
+        page.screenshot(path=ARTIFACTS / "actions-handoff-saved.png")
+    assert "current_role: executor\nnext_role: manager\n" in (
+        src / "ai/tasks/task_a.md").read_text(encoding="utf-8")
+    assert page.errors == []
+
+
+def test_then_next_does_not_offer_the_role_taking_the_task(site, page):
+    with site() as (src, server):
+        page.goto(task_url(server, "task_a"))
+        choices = page.locator('select[name="to"] option')
+        assert choices.evaluate_all("os => os.map(o => o.value)") == [
+            "manager", "researcher", "planner", "debugger"]
+        expect(page.locator('select[name="to"]')).to_have_value("debugger")
+    assert page.errors == []
+
+
+def test_a_task_whose_id_is_in_two_files_is_changed_in_the_file_its_page_shows(site, page):
+    files = {**SOURCE, "ai/tasks/dupcopy.md": SOURCE["ai/tasks/task_a.md"]}
+    with site(files) as (src, server):
+        data = json.loads(fetch(server.url + "tasks.json")[2])
+        url = next(t["url"] for t in data["tasks"] if t["source"] == "ai/tasks/dupcopy.md")
+        page.goto(server.url + url)
+        with page.expect_event("load", timeout=10_000):
+            page.locator('button[data-status="review"]').click()
+        assert status_in(src / "ai/tasks/dupcopy.md") == "review"
+        assert status_in(src / "ai/tasks/task_a.md") == "in_progress"
+    assert page.errors == []
+
+
+def test_a_comment_draft_survives_a_reload(site, page):
+    with site() as (src, server):
+        page.goto(task_url(server, "task_a"))
+        page.locator(".taskmon-comment textarea").fill("Half a thought")
+        with page.expect_event("load", timeout=10_000):
+            write(src / "ai/tasks/task_a.md",
+                  (src / "ai/tasks/task_a.md").read_text(encoding="utf-8") + "\nMore.\n")
+        expect(page.locator(".taskmon-comment textarea")).to_have_value("Half a thought")
+    assert page.errors == []
 
 
 def test_dragging_a_card_to_another_column_changes_the_file(site, page):
@@ -181,10 +290,14 @@ def test_dragging_a_card_to_another_column_changes_the_file(site, page):
         card = page.locator('.card[data-task-id="task_b"]')
         expect(card).to_have_attribute("draggable", "true")
 
-        card.drag_to(page.locator('.column[data-status="review"]'))
+        with page.expect_request("**/_taskmon/api/**") as request:
+            card.drag_to(page.locator('.column[data-status="review"]'))
         poll(lambda: status_in(src / "ai/tasks/task_b.md") == "review", timeout=10)
         expect(page.locator('.column[data-status="review"] .card[data-task-id="task_b"]')
                ).to_be_visible(timeout=10_000)
+    assert request.value.url.endswith("/_taskmon/api/tasks/task_b/status")
+    assert json.loads(request.value.post_data) == {"status": "review",
+                                                   "expect": {"status": "in_progress"}}
     assert page.errors == []
 
 
@@ -220,6 +333,31 @@ def test_bulk_status_change_on_the_list(site, page):
     assert [status_in(src / f"ai/tasks/task_{x}.md") for x in "abc"] == [
         "review", "review", "pending"]
     assert page.errors == []
+
+
+def test_a_bulk_change_is_refused_when_a_selected_task_changed_meanwhile(site, page):
+    with site() as (src, server):
+        page.goto(server.url + LIST_URL)
+        page.locator('tr[data-task-id="task_a"] .taskmon-select input').check()
+        page.locator('tr[data-task-id="task_b"] .taskmon-select input').check()
+        break_the_build(src, server)
+        page.locator("#dismiss").click()
+        before = {name: (src / "ai/tasks" / name).read_bytes() for name in ["task_a.md"]}
+        path = src / "ai/tasks/task_b.md"
+        path.write_text(path.read_text("utf-8").replace("status: in_progress", "status: review"),
+                        encoding="utf-8")
+        agent = path.read_bytes()
+
+        bulk = page.locator(".taskmon-bulk")
+        bulk.locator("select").select_option("paused")
+        bulk.locator('[data-action="bulk-status"]').click()
+        expect(page.locator("#taskmon-notice .taskmon-notice-text")).to_have_text(
+            "Not saved: task_b: changed since the page showed it: status is now review, not "
+            "in_progress. Reload the page to see the task as it is now.")
+        assert (src / "ai/tasks/task_a.md").read_bytes() == before["task_a.md"]
+        assert path.read_bytes() == agent
+    assert page.errors == [
+        "Failed to load resource: the server responded with a status of 409 (Conflict)"]
 
 
 def test_a_chinese_site_gets_chinese_words(site, page):

@@ -27,6 +27,7 @@ import pytest
 from tornado.websocket import websocket_connect
 
 from taskmon_site.config import load_config
+from taskmon_site.logs import setup_logging
 from taskmon_site.serve import (
     PLUGIN,
     PreviewServer,
@@ -243,11 +244,31 @@ def test_a_broken_config_shows_the_error_then_clears(make_tree):
     assert broken["ok"] is False and broken["serving"] is True
     assert broken["build"] == good["build"], "the last good build stays served"
     assert broken["error"]["file"] == "taskmon.toml"
+    assert broken["error"]["line"] == 2
     assert broken["error"]["kind"] == "ConfigError"
     assert "lang: expected 'zh' or 'en', got 'fr'" in broken["error"]["message"]
     assert code == 200 and "Demo site" in page
     assert fixed["error"] is None and fixed["build"] != good["build"]
     assert "Fixed site" in page_after
+
+
+def test_every_failed_rebuild_prints_one_error_line(make_tree, capsys):
+    """Not five and then silence: a build tool's outcome is never a repeated warning."""
+    src = make_tree(SOURCE)
+    setup_logging()
+    with serving(real_site(src)) as server:
+        capsys.readouterr()
+        for i in range(7):
+            write(src / "taskmon.toml", f'title = "Demo site"\nstale_days = "x{i}"\n')
+            poll(lambda: (e := status(server)["error"]) and f"'x{i}'" in e["message"])
+        err = capsys.readouterr().err
+    lines = err.splitlines()
+    assert len(lines) == 7, err
+    for i, line in enumerate(lines):
+        assert re.fullmatch(
+            r"ERROR: Changed taskmon\.toml: build failed after \d+ ms: taskmon\.toml:2: "
+            rf"invalid configuration: stale_days: expected a whole number of days, got 'x{i}'",
+            line), line
 
 
 def test_a_config_file_created_later_is_read(make_tree):
@@ -257,6 +278,24 @@ def test_a_config_file_created_later_is_read(make_tree):
     with serving(real_site(src)) as server:
         write(src / "taskmon.toml", 'title = "Named later"\n')
         poll(lambda: "Named later" in fetch(server.url + GUIDE_URL)[2])
+
+
+def test_a_theme_folder_created_after_the_config_named_it_is_noticed(make_tree):
+    src = make_tree({**SOURCE, ".git/objects/aa/x": "", ".git/objects/ab/y": ""})
+    with serving(real_site(src)) as server:
+        write(src / "taskmon.toml", 'title = "Demo site"\ntheme = "mytheme"\n')
+        broken = poll(lambda: (s := status(server))["error"] and s)
+        assert broken["error"]["message"] == (
+            f"invalid configuration:\n  - theme: folder does not exist: {src / 'mytheme'}")
+        (src / "mytheme" / "templates").mkdir(parents=True)
+        fixed = poll(lambda: (s := status(server))["ok"] and s)
+        # The folder's own creation woke the rebuild (its subfolder's may come along).
+        assert fixed["changed"] in (["mytheme"], ["mytheme", "mytheme/templates"])
+        write(src / "mytheme" / "templates" / "doc.html",
+              '{% extends "base.html" %}\n{% block main %}Themed later{% endblock %}\n')
+        poll(lambda: "Themed later" in fetch(server.url + GUIDE_URL)[2])
+        watched = {Path(e.watch.path) for e in server.watcher._observer.emitters}
+    assert not any(".git" in path.parts for path in watched), watched
 
 
 def test_template_edits_show_and_a_template_error_names_file_and_line(make_tree):
@@ -502,6 +541,45 @@ def test_run_serve_prints_the_url_and_stops_cleanly_on_sigterm(make_tree, tmp_pa
         proc.wait(10)
     assert proc.returncode == 0, proc.stderr.read()
     assert list(temp.iterdir()) == [], "the build folder is removed on exit"
+
+
+def test_without_a_source_the_sample_is_served_from_a_copy_the_preview_may_change(tmp_path):
+    """The embedded sample belongs to the package (a git checkout, site-packages)."""
+    from taskmon_site.config import DEFAULT_CONTENT
+
+    package = {p: p.read_bytes() for p in sorted(DEFAULT_CONTENT.rglob("*")) if p.is_file()}
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = {**os.environ, "TMPDIR": str(temp), "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    proc = subprocess.Popen([sys.executable, "-m", "taskmon_site", "serve", "--port", "0",
+                             "--no-search", "-o", str(tmp_path / "out")], cwd=tmp_path, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        url = re.fullmatch(r"Serving on (http://127\.0\.0\.1:(\d+)/)\n", line)
+        assert url, line + (proc.stderr.read() if proc.poll() is not None else "")
+        record = json.loads(fetch(url[1] + "tasks.json")[2])["tasks"][0]
+        page = fetch(url[1] + record["url"])[2]
+        token = re.search(r'<meta name="taskmon-token" content="([^"]+)">', page)[1]
+        conn = http.client.HTTPConnection("127.0.0.1", int(url[2]), timeout=10)
+        conn.request("POST", f"/_taskmon/api/tasks/{record['id']}/comment",
+                     json.dumps({"text": "written into the copy"}),
+                     {"Origin": url[1].rstrip("/"), "X-Taskmon-Token": token,
+                      "Content-Type": "application/json"})
+        assert conn.getresponse().status == 200
+        copies = list(temp.glob("taskmon-sample-*/content/" + record["source"]))
+        assert len(copies) == 1 and "written into the copy" in copies[0].read_text("utf-8")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(10)
+    err = proc.stderr.read()
+    assert proc.returncode == 0, err
+    assert re.search(r"^No source given: serving a copy of the embedded sample \(.*"
+                     r"taskmon-sample-\w+/content\); changes made in the preview go to the "
+                     r"copy and are gone when the server stops$", err, re.M), err
+    assert {p: p.read_bytes() for p in sorted(DEFAULT_CONTENT.rglob("*")) if p.is_file()} == \
+        package
+    assert list(temp.iterdir()) == [], "the copy and the build folder are removed on exit"
 
 
 def test_inject_preview_places_the_script_in_the_head():

@@ -51,7 +51,7 @@ def test_the_error_overlay_appears_and_clears(make_tree, page):
 
         write(config, 'title = "Demo site"\nlang = "fr"\n')
         expect(overlay).to_be_visible()
-        expect(overlay.locator("#file")).to_have_text("taskmon.toml")
+        expect(overlay.locator("#file")).to_have_text("taskmon.toml:2")
         expect(overlay.locator("#message")).to_contain_text(
             "lang: expected 'zh' or 'en', got 'fr'")
         expect(page.locator("main")).to_contain_text("Version one.")

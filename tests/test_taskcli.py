@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -173,6 +174,24 @@ def test_an_id_in_two_files_is_refused(repo, capsys):
     assert run(repo, "status", "tasks/copy.md", "review") == 0
 
 
+def test_a_task_is_found_by_a_path_from_here_or_from_the_repository(repo, capsys):
+    for ident in ["./ai/tasks/task_zh.md", "src/ai/tasks/../tasks/task_zh.md",
+                  "./src/ai/tasks/task_zh.md", str(repo / "ai/tasks/task_zh.md")]:
+        assert run(repo, "show", ident, "--json") == 0, ident
+        assert json.loads(capsys.readouterr().out)["id"] == "task_zh"
+    assert run(repo, "show", "./ai/tasks/nope.md") == 2
+    assert capsys.readouterr().err == "ERROR: unknown task id './ai/tasks/nope.md'\n"
+    assert run(repo, "show", str(repo / "docs/guide.md")) == 2, "a doc is not a task"
+
+
+def test_show_says_a_task_without_a_status_may_take_any(repo, capsys):
+    (repo / "ai/tasks/open.md").write_text("---\ntask_id: task_open\n---\n# Open\n", "utf-8")
+    assert run(repo, "show", "task_open") == 0
+    out = capsys.readouterr().out
+    assert "  status:        -\n  roles:         - → -\n  next statuses: any (no status yet)\n" \
+        in out
+
+
 # -- changing -----------------------------------------------------------------------------
 
 def test_status_changes_only_the_status_and_updated_date(repo, capsys):
@@ -183,6 +202,21 @@ def test_status_changes_only_the_status_and_updated_date(repo, capsys):
     assert "status: review\n" in expected and 'updated_at: "2025-03-01 10:20:30"' in expected
 
 
+@pytest.mark.parametrize("key", ['"status"', "'status'"])
+def test_a_quoted_key_is_changed_in_place_and_the_site_reads_the_new_value(repo, capsys, key):
+    (repo / "ai/tasks/quoted.md").write_text(
+        f"---\ntask_id: task_q\n{key}: in_progress\n\"updated_at\": 2025-01-02 11:00:00\n"
+        "---\n# qk\n", encoding="utf-8")
+    assert run(repo, "status", "ai/tasks/quoted.md", "review") == 0
+    assert capsys.readouterr() == ("task_q: in_progress → review\n", "")
+    assert (repo / "ai/tasks/quoted.md").read_text(encoding="utf-8") == (
+        f"---\ntask_id: task_q\n{key}: review\n\"updated_at\": 2025-03-01 10:20:30\n---\n# qk\n")
+    assert run(repo, "show", "task_q", "--json") == 0
+    record = json.loads(capsys.readouterr().out)
+    assert (record["status"], record["updated_raw"], record["problems"]) == (
+        "review", "2025-03-01 10:20:30", [])
+
+
 def test_status_of_several_tasks_at_once_in_the_files_own_spelling(repo, capsys):
     (repo / "ai/tasks/task_en.md").write_text(EN.replace("in_progress", "pending"), "utf-8")
     assert run(repo, "status", "task_en", "task_zh", "进行中") == 0
@@ -191,6 +225,39 @@ def test_status_of_several_tasks_at_once_in_the_files_own_spelling(repo, capsys)
     zh = (repo / "ai/tasks/task_zh.md").read_text(encoding="utf-8")
     assert zh == edited(ZH, lambda tf: te.set_status(tf, "in_progress", now=NOW))
     assert "状态: 进行中\n" in zh
+
+
+def test_the_status_a_task_already_has_is_a_no_op(repo, capsys):
+    (repo / "ai/tasks/task_en.md").write_text(EN.replace("in_progress", "pending"), "utf-8")
+    before = snapshot(repo)
+    assert run(repo, "status", "task_zh", "待启动") == 0
+    assert capsys.readouterr() == ("task_zh: already pending; nothing to change\n", "")
+    assert run(repo, "status", "task_zh", "pending", "--force") == 0
+    assert capsys.readouterr().out == "task_zh: already pending; nothing to change\n"
+    assert snapshot(repo) == before
+
+    assert run(repo, "status", "task_zh", "task_en", "in_progress") == 0
+    assert run(repo, "status", "task_zh", "task_en", "in_progress") == 0
+    assert capsys.readouterr().out == ("task_zh: pending → in_progress\n"
+                                       "task_en: pending → in_progress\n"
+                                       "task_zh: already in_progress; nothing to change\n"
+                                       "task_en: already in_progress; nothing to change\n")
+
+
+def test_a_read_only_file_is_not_changed(repo, capsys):
+    en, zh = repo / "ai/tasks/task_en.md", repo / "ai/tasks/task_zh.md"
+    (repo / "ai/tasks/task_en.md").write_text(EN.replace("in_progress", "pending"), "utf-8")
+    zh.chmod(0o444)
+    before = snapshot(repo)
+    assert run(repo, "status", "task_en", "task_zh", "in_progress") == 2
+    assert capsys.readouterr() == ("", (
+        "ERROR: task_zh (ai/tasks/task_zh.md): is read-only (mode 444); make it writable "
+        "to change it\n"
+        "ERROR: Nothing was changed\n"))
+    assert run(repo, "comment", "task_zh", "hello") == 2
+    assert snapshot(repo) == before
+    assert oct(zh.stat().st_mode & 0o777) == "0o444" and en.read_text("utf-8") == EN.replace(
+        "in_progress", "pending")
 
 
 def test_one_refused_transition_writes_nothing_and_lists_the_allowed_ones(repo, capsys):
@@ -253,6 +320,17 @@ def test_handoff_to_a_chosen_role(repo, capsys):
         EN, lambda tf: te.handoff(tf, "debugger", now=NOW))
 
 
+def test_handoff_to_the_role_taking_the_task_is_refused(repo, capsys):
+    before = snapshot(repo)
+    assert run(repo, "handoff", "task_en", "--to", "executor") == 2
+    assert capsys.readouterr() == ("", (
+        "ERROR: task_en (ai/tasks/task_en.md): executor takes the task now, so it cannot be "
+        "the next role too; choose another role to come after it\n"
+        "ERROR: Nothing was changed\n"))
+    assert run(repo, "handoff", "task_en", "--to", "执行员", "--force") == 2
+    assert snapshot(repo) == before
+
+
 def test_handoff_to_an_unknown_role_writes_nothing(repo, capsys):
     before = snapshot(repo)
     assert run(repo, "handoff", "task_en", "--to", "boss") == 2
@@ -306,6 +384,34 @@ def test_new_uses_the_site_language_and_creates_the_folder(make_tree, monkeypatc
     assert path.read_text(encoding="utf-8").startswith("---\n任务ID: task_20250301_102030_")
 
 
+@pytest.mark.parametrize("toml, message", [
+    ("tasks = []\n", "ERROR: no task folder: taskmon.toml sets tasks = [], so a new file would "
+                     "not be a task of the site; add a task glob first\n"),
+    ('tasks = ["work/*/*.md"]\n', 'ERROR: no task glob (work/*/*.md) finds a file put into '
+                                  'its folder; add one such as "tasks/*.md"\n'),
+])
+def test_new_without_a_folder_where_the_site_would_find_it_writes_nothing(
+        make_tree, monkeypatch, capsys, tmp_path, toml, message):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = make_tree({"taskmon.toml": toml, "docs/index.md": "# Docs\n"})
+    before = snapshot(repo)
+    assert main(["task", "-C", str(repo), "new", "x"]) == 2
+    assert capsys.readouterr() == ("", message + "ERROR: Nothing was changed\n")
+    assert snapshot(repo) == before
+
+
+def test_new_goes_to_the_first_glob_that_finds_it(make_tree, monkeypatch, capsys, tmp_path):
+    monkeypatch.setattr(taskcli, "now", lambda: NOW)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    repo = make_tree({"taskmon.toml": 'tasks = ["work/*/*.md", "inbox/task_*.md"]\n'})
+    assert main(["task", "-C", str(repo), "new", "x"]) == 0
+    path = Path(capsys.readouterr().out.strip())
+    assert path.parent == repo / "inbox"
+    assert main(["task", "-C", str(repo), "list", "--json"]) == 0
+    assert [r["source"] for r in json.loads(capsys.readouterr().out)] == [
+        f"inbox/{path.name}"]
+
+
 def test_a_file_changed_between_reading_and_writing_is_a_conflict(repo, capsys, monkeypatch):
     """The second write finds its file changed: the first is put back, exit 1."""
     real_write = te.write_task_file
@@ -327,6 +433,52 @@ def test_a_file_changed_between_reading_and_writing_is_a_conflict(repo, capsys, 
         "re-read it and retry\n"
         "ERROR: Nothing was changed: a task file changed on disk meanwhile; retry\n"))
     assert snapshot(repo) == {**before, "ai/tasks/task_zh.md": changed.encode()}
+
+
+#: 00:25:55 UTC: 19:25:55 the day before in New York, 08:25:55 in Shanghai.
+INSTANT = datetime(2026, 12, 4, 0, 25, 55, tzinfo=timezone.utc)
+
+
+class FrozenClock(datetime):
+    """datetime whose now() is INSTANT, naive in local time like the real one."""
+
+    @classmethod
+    def now(cls, tz=None):
+        return INSTANT.astimezone(tz) if tz else INSTANT.astimezone().replace(tzinfo=None)
+
+
+@pytest.fixture
+def new_york_clock(make_tree, monkeypatch, tmp_path):
+    """The machine in New York at INSTANT; the real taskcli.now, not a stub."""
+    monkeypatch.setattr(taskcli, "datetime", FrozenClock)
+    monkeypatch.setenv("TZ", "America/New_York")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_date_with_an_offset_gets_the_current_instant_in_that_offset(make_tree, capsys,
+                                                                       new_york_clock):
+    repo = make_tree({"ai/tasks/t.md": ZH.replace('"2025-02-24 09:30:00"',
+                                                  "2025-01-02T11:00:00+08:00")})
+    assert run(repo, "comment", "task_zh", "tz test") == 0
+    text = (repo / "ai/tasks/t.md").read_text(encoding="utf-8")
+    assert "\n更新: 2026-12-04T08:25:55+08:00\n" in text
+    assert text.endswith("# 评论\n\n- **2026-12-03 19:25** tz test\n")
+
+
+def test_a_date_without_an_offset_gets_the_wall_time_of_the_sites_timezone(
+        make_tree, capsys, new_york_clock):
+    repo = make_tree({"taskmon.toml": 'timezone = "Asia/Shanghai"\n', "ai/tasks/t.md": ZH})
+    assert run(repo, "status", "task_zh", "in_progress") == 0
+    text = (repo / "ai/tasks/t.md").read_text(encoding="utf-8")
+    assert '\n更新: "2026-12-04 08:25:55"\n' in text
+    plain = make_tree({"ai/tasks/t.md": ZH}, name="plain")
+    assert run(plain, "status", "task_zh", "in_progress") == 0
+    text = (plain / "ai/tasks/t.md").read_text(encoding="utf-8")
+    assert '\n更新: "2026-12-03 19:25:55"\n' in text, "no timezone: the machine's"
 
 
 # -- a repository's own spellings, and finished tasks ------------------------------------

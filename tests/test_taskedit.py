@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import stat
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -136,7 +137,8 @@ def test_allowed_transitions(old, new):
     assert tf.status == new
 
 
-@pytest.mark.parametrize(("old", "new"), [p for p in ALL_PAIRS if p[1] not in LIFECYCLE[p[0]]])
+@pytest.mark.parametrize(("old", "new"), [p for p in ALL_PAIRS
+                                          if p[1] not in LIFECYCLE[p[0]] and p[0] != p[1]])
 def test_refused_transitions_name_the_allowed_ones(old, new):
     with pytest.raises(te.TransitionError) as caught:
         te.set_status(with_status(EN_TASK, old), new, now=NOW)
@@ -147,6 +149,15 @@ def test_refused_transitions_name_the_allowed_ones(old, new):
     else:
         expected = f"<memory>: status {old} is final; no change is allowed (use force)"
     assert str(caught.value) == expected
+
+
+@pytest.mark.parametrize("force", [False, True])
+@pytest.mark.parametrize(("written", "asked"), [("review", "review"), ("In progress", "进行中"),
+                                                ("completed", "Completed")])
+def test_the_status_a_task_already_has_changes_nothing(written, asked, force):
+    tf = with_status(EN_TASK, written)
+    assert te.set_status(tf, asked, force=force, now=NOW) is tf
+    assert not tf.modified
 
 
 @pytest.mark.parametrize(("old", "new"), [("completed", "in_progress"), ("cancelled", "pending"),
@@ -225,6 +236,27 @@ def test_updated_with_a_zone_is_converted_to_that_zone():
     assert tf.value("updated") == "2025-03-01T02:20:30Z"
 
 
+@pytest.fixture
+def new_york(monkeypatch):
+    """The machine's local zone is America/New_York (UTC-5 in December)."""
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_a_naive_now_is_the_local_time_and_converted_to_the_files_offset(new_york):
+    text = EN_TASK.replace('"2025-02-23 23:52:30"', "2025-01-02T11:00:00+08:00")
+    local = datetime(2026, 12, 3, 19, 25, 55)  # 00:25:55 UTC on the 4th
+    tf = te.set_status(te.parse_task_bytes(text.encode()), "review", now=local)
+    assert tf.value("updated") == "2026-12-04T08:25:55+08:00"
+    zulu = EN_TASK.replace('"2025-02-23 23:52:30"', '"2025-01-02T03:00:00Z"')
+    tf = te.add_comment(te.parse_task_bytes(zulu.encode()), "tz test", now=local)
+    assert tf.value("updated") == "2026-12-04T00:25:55Z"
+    assert "- **2026-12-03 19:25** tz test" in edited_text(tf)
+
+
 def test_missing_updated_is_inserted_after_created_like_it():
     text = EN_TASK.replace('updated_at: "2025-02-23 23:52:30"\n', "").replace(
         '"2025-02-23 23:51:07"', "'2025-02-23'")
@@ -264,6 +296,52 @@ def test_file_without_front_matter_gets_a_block_for_status():
     )
 
 
+@pytest.mark.parametrize(("status_line", "expected"), [
+    ('"status": in_progress', '"status": review'),
+    ("'status': in_progress", "'status': review"),
+    ('"status" : "in_progress"  # quoted twice', '"status" : "review"  # quoted twice'),
+    ("'sta''tus': in_progress", None),  # the key sta'tus, not status: inserted
+])
+def test_a_quoted_key_is_edited_in_place_keeping_its_quotes(status_line, expected):
+    text = EN_TASK.replace("status: in_progress", status_line)
+    tf = te.set_status(te.parse_task_bytes(text.encode()), "review", force=True, now=NOW)
+    lines = edited_text(tf).split("\n")
+    if expected is None:
+        assert lines[6:8] == ["status: review", status_line]
+        return
+    assert lines[6] == expected
+    assert lines[8] == 'updated_at: "2025-03-01 10:20:30"'
+    assert len(lines) == len(EN_TASK.split("\n"))
+
+
+def test_a_quoted_updated_key_gets_the_new_date_and_no_second_line():
+    text = ("---\ntask_id: t\n'status': review\n\"updated_at\": 2025-01-02 11:00:00\n"
+            "---\n# qk\n")
+    tf = te.set_status(te.parse_task_bytes(text.encode()), "completed", now=NOW)
+    assert edited_text(tf) == ("---\ntask_id: t\n'status': completed\n"
+                               "\"updated_at\": 2025-03-01 10:20:30\n---\n# qk\n")
+
+
+def test_a_quoted_and_a_plain_spelling_of_one_key_are_a_duplicate():
+    text = '---\n"status": pending\nstatus: in_progress\n---\n'
+    with pytest.raises(te.FrontMatterError, match="key 'status' appears more than once"):
+        te.set_status(te.parse_task_bytes(text.encode(), "t.md"), "review", force=True, now=NOW)
+
+
+def test_an_empty_value_in_a_crlf_file_is_found_and_filled():
+    text = '---\r\n状态: 待审核\r\n更新: "2025-02-24 09:30:00"\r\n完成:\r\n---\r\n'
+    tf = te.set_status(te.parse_task_bytes(text.encode()), "completed", now=NOW)
+    assert edited_text(tf) == ('---\r\n状态: 完成\r\n更新: "2025-03-01 10:20:30"\r\n'
+                               '完成: "2025-03-01 10:20:30"\r\n---\r\n')
+
+
+def test_front_matter_fenced_with_more_dashes_is_edited_like_the_site_reads_it():
+    text = "-----\nstatus: pending\n----  \n# Body\n"
+    tf = te.set_status(te.parse_task_bytes(text.encode()), "in_progress", now=NOW)
+    assert edited_text(tf) == ('-----\nstatus: in_progress\nupdated_at: "2025-03-01 10:20:30"\n'
+                               "----  \n# Body\n")
+
+
 # -- refusing what cannot be edited surgically ------------------------------------------------
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -272,6 +350,7 @@ def test_file_without_front_matter_gets_a_block_for_status():
     ('---\nstatus: "in_progress\n  more"\n---\n', "'status' is not a one-line value"),
     ("---\nstatus: pending\nstatus: in_progress\n---\n", "'status' appears more than once"),
     ("---\nstatus: pending\n", "no closing '---' line"),
+    ("---\nstatus: pending\n...\n# Body\n", "no closing '---' line"),
 ])
 def test_front_matter_that_cannot_be_edited_surgically_is_refused(text, message):
     with pytest.raises(te.FrontMatterError, match=re.escape(message)):
@@ -399,6 +478,18 @@ def test_write_keeps_permissions(tmp_path, mode):
     path.chmod(mode)
     te.write_task_file(te.set_status(te.read_task_file(path), "review", now=NOW))
     assert stat.S_IMODE(path.stat().st_mode) == mode
+
+
+@pytest.mark.parametrize("mode", [0o444, 0o400, 0o555])
+def test_a_file_nobody_may_write_is_not_replaced(tmp_path, mode):
+    path = put(tmp_path, EN_TASK)
+    path.chmod(mode)
+    edit = te.set_status(te.read_task_file(path), "review", now=NOW)
+    with pytest.raises(te.ReadOnlyError) as caught:
+        te.write_task_file(edit)
+    assert str(caught.value) == (f"{path}: is read-only (mode {mode:o}); "
+                                 f"make it writable to change it")
+    assert path.read_bytes() == EN_TASK.encode() and os.listdir(tmp_path) == ["task.md"]
 
 
 def test_write_through_a_symlink_keeps_the_link(tmp_path):

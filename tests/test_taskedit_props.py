@@ -1,8 +1,9 @@
 """Property tests: an edit changes the intended values and not one other byte.
 
 Task files are generated in both key variants, with CRLF or LF, with or without
-a BOM, in UTF-8 or GB18030, with YAML comments, every quoting style, unknown
-keys (including block lists) and bodies holding ``---`` and key-like lines.
+a BOM, in UTF-8 or GB18030, with YAML comments, every quoting style for values
+and for keys (``"status":``, ``'status':``), unknown keys (including block
+lists) and bodies holding ``---`` and key-like lines.
 The expected bytes are computed from the generator's own model of each line.
 """
 
@@ -119,10 +120,13 @@ def entries(draw, field: str, key: str, value: str, style: str = "id", q: str | 
     q = draw(quotes) if q is None else q
     token = quote(value, q)
     suffix = draw(trailers())
+    # The key may be quoted too; YAML reads "status": and 'status': as status.
+    written_key = quote(key, draw(quotes)) + draw(st.sampled_from(["", " "]))
     if not token:
         # An empty plain value: nothing but the trailer follows the colon.
-        return Entry(field, f"{key}:", "", suffix if suffix.startswith(" ") else "", q, style)
-    prefix = f"{key}:" + " " * draw(st.integers(1, 3))
+        suffix = suffix if suffix.startswith(" ") else ""
+        return Entry(field, f"{written_key}:", "", suffix, q, style)
+    prefix = f"{written_key}:" + " " * draw(st.integers(1, 3))
     return Entry(field, prefix, token, suffix, q, style, value)
 
 
@@ -239,8 +243,12 @@ def test_set_status_touches_only_status_and_dates(doc, target):
     assert (tf.encoding, tf.bom, tf.variant) == (doc.encoding, doc.bom, doc.variant)
 
     edited = te.set_status(tf, target, force=True, now=NOW)
+    current = doc.entry("status")
+    if spell(target, current.style) == current.value:
+        assert edited.to_bytes() == data, "the status it has already: nothing to change"
+        return
 
-    changes = {"status": spell(target, doc.entry("status").style)}
+    changes = {"status": spell(target, current.style)}
     if target == "completed" and doc.entry("completed"):
         changes["completed"] = NOW.strftime(doc.date_format)
     new = edited.to_bytes()
@@ -267,6 +275,11 @@ def test_handoff_touches_only_roles_and_updated(doc, to):
     if tf.status in vocab.FINAL_STATUSES:
         with pytest.raises(te.TransitionError, match="is final; a finished task is not"):
             te.handoff(tf, to=to, now=NOW)
+    if to == new_current:
+        with pytest.raises(te.EditError, match=f"^<memory>: {to} takes the task now, so it "
+                                               f"cannot be the next role too; "):
+            te.handoff(tf, to=to, force=True, now=NOW)
+        return
     new = te.handoff(tf, to=to, force=True, now=NOW).to_bytes()
 
     assert new.splitlines(keepends=True) == expected_lines(doc, changes)

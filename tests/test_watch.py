@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from taskmon_site.scheduler import RebuildScheduler
-from taskmon_site.watch import ChangeFilter, SourceWatcher, watch_roots
+from taskmon_site.watch import ChangeFilter, SourceWatcher, watch_plan, watch_roots
 
 
 class Batches:
@@ -136,3 +136,83 @@ def test_watch_roots_drop_nested_and_missing_folders(tmp_path):
     (tmp_path / "a" / "b").mkdir(parents=True)
     roots = watch_roots([tmp_path / "a" / "b", tmp_path / "a", tmp_path / "a" / "missing"])
     assert roots == [tmp_path / "a"]
+
+
+def git_like_repository(root: Path) -> Path:
+    """A repository root with a .git folder of many object folders, and node_modules."""
+    for name in ("aa", "ab", "ff"):
+        (root / ".git" / "objects" / name).mkdir(parents=True)
+    (root / "node_modules" / "x" / "lib").mkdir(parents=True)
+    (root / "ai" / "tasks" / "2024").mkdir(parents=True)
+    (root / "docs" / ".obsidian").mkdir(parents=True)
+    (root / "docs" / "guide").mkdir(parents=True)
+    return root
+
+
+def test_skipped_folders_get_no_watches_and_folders_above_them_are_watched_alone(tmp_path):
+    root = git_like_repository(tmp_path / "repo")
+    assert watch_plan(root) == [
+        (root, False), (root / "ai", True), (root / "docs", False), (root / "docs" / "guide", True)]
+    assert watch_plan(root / "ai") == [(root / "ai", True)]
+
+
+def test_a_folder_inside_a_skipped_one_stays_a_root_of_its_own(tmp_path):
+    root = git_like_repository(tmp_path / "repo")
+    (root / ".theme" / "templates").mkdir(parents=True)
+    assert watch_roots([root, root / ".theme", root / "ai" / "tasks"]) == [root, root / ".theme"]
+
+
+@pytest.fixture
+def repository_watched(tmp_path: Path):
+    """A repository root with .git, watched as the preview watches a config's folder."""
+    root = git_like_repository(tmp_path / "repo")
+    batches = Batches()
+    scheduler = RebuildScheduler(batches.rebuild, lambda result: None, quiet=0.05)
+    watcher = SourceWatcher([root], scheduler.notify, ChangeFilter(lambda p: p.suffix == ".md"))
+    scheduler.start()
+    watcher.start()
+    yield root, batches, watcher
+    watcher.stop()
+    scheduler.stop(5)
+
+
+def test_the_repository_root_is_watched_without_git(repository_watched):
+    root, batches, watcher = repository_watched
+    watched = {Path(e.watch.path) for e in watcher._observer.emitters}
+    assert watched == {root, root / "ai", root / "docs", root / "docs" / "guide"}
+
+    (root / "ai" / "tasks" / "2024" / "a.md").write_text("# A\n", encoding="utf-8")
+    assert batches.wait() == [{root / "ai" / "tasks" / "2024" / "a.md"}]
+
+
+def test_a_folder_created_later_beside_git_is_watched_with_what_is_already_in_it(
+        repository_watched):
+    root, batches, watcher = repository_watched
+    first = root / "tasks" / "deep" / "first.md"
+    first.parent.mkdir(parents=True)
+    first.write_text("# First\n", encoding="utf-8")  # maybe before the folder is watched
+    assert batches.wait() == [{first}]
+
+    later = root / "tasks" / "deep" / "later.md"
+    later.write_text("# Later\n", encoding="utf-8")
+    assert batches.wait(2)[1] == {later}
+
+    shutil.rmtree(root / "tasks")
+    assert root / "tasks" in batches.wait(3)[2]
+    again = root / "tasks" / "again.md"  # the same folder again: watched again
+    again.parent.mkdir()
+    again.write_text("# Again\n", encoding="utf-8")
+    assert batches.wait(4)[3] == {again}
+
+
+def test_watchdog_says_nothing_when_a_folder_appears_to_it_twice(recwarn, repository_watched):
+    """``mkdir -p a/b`` may reach watchdog twice (the walk of a and the event for b).
+
+    That race cannot be forced from outside, so the step watchdog then takes
+    (watching a watched folder again) is taken directly: it warns with every
+    watch it holds, kilobytes that must not reach the terminal.
+    """
+    root, batches, watcher = repository_watched
+    emitter = next(e for e in watcher._observer.emitters if Path(e.watch.path) == root / "ai")
+    emitter._inotify._add_callback(os.fsencode(root / "ai" / "tasks"))
+    assert [str(w.message)[:40] for w in recwarn] == []

@@ -4,8 +4,11 @@
 // hand off, comment. Task list: a checkbox per row and a bulk status change.
 // Board: drag a card to another column to change its status. Every action is a
 // POST to the preview's API; the page then updates through the normal live
-// reload. The vocabulary, the lifecycle and every word shown (the theme's
-// strings.toml, action_* keys, per language) come from #taskmon-actions-data.
+// reload. Each request says what the page showed of the task ("expect"), so
+// the server refuses (409) to change a file that says otherwise by now; the
+// page then offers a reload, never a blind resend. The vocabulary, the
+// lifecycle and every word shown (the theme's strings.toml, action_* keys, per
+// language) come from #taskmon-actions-data.
 (function () {
   "use strict";
 
@@ -42,6 +45,9 @@
 
   function statusLabel(id) { return label(DATA.statuses, id); }
   function roleLabel(id) { return label(DATA.roles, id); }
+
+  // A value of a task record as written back by the server: its label, else as written.
+  function recordLabel(list, id, raw) { return id ? label(list, id) : (raw || "–"); }
 
   // -- reading the page --------------------------------------------------------
 
@@ -85,7 +91,10 @@
     });
   }
 
-  // Run an action: show progress, then its outcome; a failure offers a retry.
+  // Run an action: show progress, then its outcome. A request that never got an
+  // answer (offline, server error) may be sent again as it was: it still says
+  // what the page showed, so the server checks it anew. A task that changed
+  // meanwhile (409) or a stale token (403) needs the page reloaded instead.
   function run(action, busy) {
     setBusy(busy, true);
     showNotice("pending", say("saving"));
@@ -93,11 +102,23 @@
       setBusy(busy, false);
       if (reply.ok) {
         showNotice("ok", reply.message + " " + say("saved"));
+      } else if (reply.httpStatus === 409 || reply.httpStatus === 403) {
+        showNotice("error", failureText(reply), reloadButton());
+      } else if (reply.offline || reply.httpStatus >= 500) {
+        showNotice("error", failureText(reply), retryButton(function () { run(action, busy); }));
       } else {
-        showNotice("error", failureText(reply), function () { run(action, busy); });
+        showNotice("error", failureText(reply));
       }
       return reply;
     });
+  }
+
+  function retryButton(again) {
+    return { action: "retry", text: say("retry"), onclick: again };
+  }
+
+  function reloadButton() {
+    return { action: "reload", text: say("reload"), onclick: function () { location.reload(); } };
   }
 
   function setBusy(nodes, on) {
@@ -109,7 +130,7 @@
 
   function failureText(reply) {
     if (reply.offline) return say("offline");
-    if (reply.httpStatus === 409) return say("conflict");
+    if (reply.httpStatus === 409) return say("stale", { error: reply.error });
     if (reply.httpStatus === 403) return say("forbidden", { error: reply.error });
     var text = say("failed", { error: reply.error });
     if (reply.allowed && reply.allowed.length && reply.error.indexOf("allowed:") === -1) {
@@ -118,33 +139,48 @@
     return text;
   }
 
-  function changeStatus(ids, status) {
-    var single = ids.length === 1;
-    var path = single ? "tasks/" + encodeURIComponent(ids[0]) + "/status" : "status";
-    var body = single ? { status: status } : { ids: ids, status: status };
-    return post(path, body).then(function (reply) {
-      if (reply.ok) {
-        reply.message = single ?
-          say("status_saved", { id: ids[0], status: statusLabel(status) }) :
-          say("bulk_saved", { n: ids.length, status: statusLabel(status) });
-      }
-      return reply;
-    });
+  function taskPath(target, action) {
+    return "tasks/" + encodeURIComponent(target) + "/" + action;
+  }
+
+  // targets: [{ id: task id or src_uri, shown: what the page showed of it }].
+  // The message says what the server wrote, from the records it sends back.
+  function changeStatus(targets, status) {
+    var single = targets.length === 1;
+    var body = single ? { status: status, expect: targets[0].shown } :
+      { ids: targets.map(function (t) { return t.id; }), status: status, expect: {} };
+    if (!single) targets.forEach(function (t) { body.expect[t.id] = t.shown; });
+    return post(single ? taskPath(targets[0].id, "status") : "status", body)
+      .then(function (reply) {
+        if (reply.ok && single) {
+          reply.message = say("status_saved", { id: reply.task.id,
+            status: recordLabel(DATA.statuses, reply.task.status, reply.task.status_raw) });
+        } else if (reply.ok) {
+          var statuses = reply.tasks.map(function (t) {
+            return recordLabel(DATA.statuses, t.status, t.status_raw);
+          });
+          reply.message = say("bulk_saved", { n: reply.tasks.length,
+            status: statuses.filter(function (s, i) { return statuses.indexOf(s) === i; })
+              .join(", ") });
+        }
+        return reply;
+      });
   }
 
   // -- the notice ------------------------------------------------------------------
 
-  function showNotice(state, text, retry) {
+  // button: { action, text, onclick } for "Retry" or "Reload", when one helps.
+  function showNotice(state, text, button) {
     if (!notice) {
       notice = el("div", { id: "taskmon-notice", role: "status", "aria-live": "polite" });
       document.body.appendChild(notice);
     }
     notice.dataset.state = state;
     notice.replaceChildren(el("span", { class: "taskmon-notice-text" }, text));
-    if (retry) {
-      var again = el("button", { type: "button", "data-action": "retry" }, say("retry"));
-      again.addEventListener("click", retry);
-      notice.appendChild(again);
+    if (button) {
+      var next = el("button", { type: "button", "data-action": button.action }, button.text);
+      next.addEventListener("click", button.onclick);
+      notice.appendChild(next);
     }
     if (state !== "pending") {
       var close = el("button", { type: "button", "data-action": "dismiss",
@@ -167,21 +203,34 @@
   function setupTaskPage() {
     var article = document.querySelector("article[data-task-id]");
     if (!article) return;
-    var id = article.dataset.taskId;
-    var status = known(article.dataset.status, STATUS_IDS) ||
-      idFromClass(document.querySelector('[data-field="status"] .status'), "status-", STATUS_IDS);
-    var next = known(article.dataset.next, ROLE_IDS) ||
-      idFromClass(document.querySelector('[data-field="next_role"] .role'), "role-", ROLE_IDS);
-    var current = known(article.dataset.current, ROLE_IDS) ||
-      idFromClass(document.querySelector('[data-field="current_role"] .role'), "role-", ROLE_IDS);
+    // The file the page was built from: an id may be in several files.
+    var source = document.querySelector('[data-field="source"]');
+    var target = { id: (source && source.textContent.trim()) || article.dataset.taskId,
+      shown: {} };
+    var status = shownField(article, target.shown, "status", "status", "status-", STATUS_IDS);
+    var current = shownField(article, target.shown, "current_role", "current", "role-",
+      ROLE_IDS);
+    var next = shownField(article, target.shown, "next_role", "next", "role-", ROLE_IDS);
+    if (article.dataset.stamp !== undefined) target.shown.stamp = article.dataset.stamp;
 
     var panel = el("section", { class: "taskmon-actions", "aria-label": say("panel") });
-    panel.appendChild(statusGroup(id, status));
-    panel.appendChild(handoffGroup(id, current, next, status));
-    panel.appendChild(commentGroup(id));
+    panel.appendChild(statusGroup(target, status));
+    panel.appendChild(handoffGroup(target, current, next, status));
+    panel.appendChild(commentGroup(target));
     var aside = article.querySelector(".meta-panel");
     if (aside) aside.insertBefore(panel, aside.firstChild);
     else article.insertBefore(panel, article.firstChild);
+  }
+
+  // A status or role as the page shows it (an id, or null for none or unknown),
+  // noted in *shown* when the page shows that field at all.
+  function shownField(article, shown, field, data, prefix, ids) {
+    var cell = document.querySelector('[data-field="' + field + '"]');
+    if (article.dataset[data] === undefined && !cell) return null;
+    var value = known(article.dataset[data], ids) ||
+      idFromClass(cell && cell.querySelector("." + prefix.slice(0, -1)), prefix, ids);
+    shown[field] = value;
+    return value;
   }
 
   function group(title) {
@@ -190,7 +239,7 @@
     return box;
   }
 
-  function statusGroup(id, status) {
+  function statusGroup(target, status) {
     var box = group(say("change_status"));
     // A task without a (known) status may take any status, as taskedit allows.
     var targets = status ? allowedFrom(status) : STATUS_IDS;
@@ -199,11 +248,11 @@
       return box;
     }
     var row = el("div", { class: "taskmon-buttons" });
-    targets.forEach(function (target) {
-      var button = el("button", { type: "button", "data-status": target,
-        class: "taskmon-status-button status status-" + target }, statusLabel(target));
+    targets.forEach(function (to) {
+      var button = el("button", { type: "button", "data-status": to,
+        class: "taskmon-status-button status status-" + to }, statusLabel(to));
       button.addEventListener("click", function () {
-        run(function () { return changeStatus([id], target); }, buttons());
+        run(function () { return changeStatus([target], to); }, buttons());
       });
       row.appendChild(button);
     });
@@ -212,16 +261,17 @@
     return box;
   }
 
-  function handoffGroup(id, current, next, status) {
+  function handoffGroup(target, current, next, status) {
     var box = group(say("hand_off"));
-    // The server refuses to hand off a finished task (unless forced).
+    // The server refuses to hand off a finished task (only the task command can force it).
     if (DATA.final.indexOf(status) !== -1) {
       box.appendChild(el("p", { class: "muted small" }, say("handoff_final")));
       return box;
     }
     var taker = next || (current && DATA.nextRole[current]);
     var then = el("select", { name: "to", "aria-label": say("then_next") });
-    ROLE_IDS.forEach(function (role) {
+    // The role taking the task cannot come after itself: not offered.
+    ROLE_IDS.filter(function (role) { return role !== taker; }).forEach(function (role) {
       var option = el("option", { value: role }, roleLabel(role));
       option.selected = taker && role === DATA.nextRole[taker];
       then.appendChild(option);
@@ -230,12 +280,16 @@
       taker ? say("hand_off_to", { role: roleLabel(taker) }) : say("hand_off"));
     button.disabled = !taker;
     button.addEventListener("click", function () {
+      var body = { to: then.value, expect: target.shown };
       run(function () {
-        return post("tasks/" + encodeURIComponent(id) + "/handoff", { to: then.value })
-          .then(function (reply) {
-            if (reply.ok) reply.message = say("handoff_saved", { id: id, role: roleLabel(taker) });
-            return reply;
-          });
+        return post(taskPath(target.id, "handoff"), body).then(function (reply) {
+          if (reply.ok) {
+            reply.message = say("handoff_saved_next", { id: reply.task.id,
+              role: recordLabel(DATA.roles, reply.task.current_role, reply.task.current_role_raw),
+              next: recordLabel(DATA.roles, reply.task.next_role, reply.task.next_role_raw) });
+          }
+          return reply;
+        });
       }, [button, then]);
     });
     var line = el("label", { class: "taskmon-inline" }, say("then_next") + " ");
@@ -245,7 +299,7 @@
     return box;
   }
 
-  function commentGroup(id) {
+  function commentGroup(target) {
     var box = group(say("comment"));
     var form = el("form", { class: "taskmon-comment" });
     var text = el("textarea", { name: "text", rows: "3", required: "",
@@ -253,22 +307,26 @@
     var author = el("input", { name: "author", type: "text", autocomplete: "name",
       placeholder: say("author"), "aria-label": say("author") });
     author.value = remembered("taskmon-author");
+    // A draft outlives the reloads that every rebuild (and a refused change) brings.
+    var draftKey = "taskmon-draft:" + target.id;
+    text.value = drafted(draftKey);
+    text.addEventListener("input", function () { draft(draftKey, text.value); });
     var submit = el("button", { type: "submit" }, say("add_comment"));
     form.append(text, author, submit);
     form.addEventListener("submit", function (event) {
       event.preventDefault();
       if (!text.value.trim()) return;
       remember("taskmon-author", author.value.trim());
-      var body = { text: text.value, author: author.value.trim() || null };
+      var body = { text: text.value, author: author.value.trim() || null, expect: target.shown };
       run(function () {
-        return post("tasks/" + encodeURIComponent(id) + "/comment", body)
-          .then(function (reply) {
-            if (reply.ok) {
-              reply.message = say("comment_saved", { id: id });
-              text.value = "";
-            }
-            return reply;
-          });
+        return post(taskPath(target.id, "comment"), body).then(function (reply) {
+          if (reply.ok) {
+            reply.message = say("comment_saved", { id: reply.task.id });
+            text.value = "";
+            draft(draftKey, "");
+          }
+          return reply;
+        });
       }, [submit, text, author]);
     });
     box.appendChild(form);
@@ -281,6 +339,17 @@
 
   function remember(key, value) {
     try { localStorage.setItem(key, value); } catch (e) { /* private mode */ }
+  }
+
+  function drafted(key) {
+    try { return sessionStorage.getItem(key) || ""; } catch (e) { return ""; }
+  }
+
+  function draft(key, value) {
+    try {
+      if (value) sessionStorage.setItem(key, value);
+      else sessionStorage.removeItem(key);
+    } catch (e) { /* private mode */ }
   }
 
   // -- the task list ------------------------------------------------------------------
@@ -376,9 +445,14 @@
     document.addEventListener("taskmon:rendered", sync);
     new MutationObserver(sync).observe(body, { childList: true });
     apply.addEventListener("click", function () {
-      var ids = Array.from(chosen.keys());
+      // Each task as its row showed it: the status it was selected with.
+      var targets = Array.from(chosen.keys()).map(function (id) {
+        var seen = chosen.get(id);
+        return { id: id, shown: seen === undefined ? {} :
+          { status: known(seen, STATUS_IDS) } };
+      });
       var status = choice.value;
-      run(function () { return changeStatus(ids, status); }, [apply, choice]);
+      run(function () { return changeStatus(targets, status); }, [apply, choice]);
     });
     sync();
   }
@@ -469,7 +543,10 @@
       return;
     }
     card.classList.add("taskmon-busy");
-    run(function () { return changeStatus([id], to); }).then(function (reply) {
+    var shown = from === undefined ? {} : { status: known(from, STATUS_IDS) };
+    run(function () {
+      return changeStatus([{ id: id, shown: shown }], to);
+    }).then(function (reply) {
       if (!reply.ok) card.classList.remove("taskmon-busy");
     });
   }

@@ -344,7 +344,7 @@ def task_folder(config: Config) -> Path:
     it (there are none, say, in a repository of docs only): a file written
     anyway would not be a task of the site.
     """
-    from taskmon_site.build import glob_match
+    from taskmon_site.globs import glob_match
 
     for pattern in config.tasks:
         parts = list(itertools.takewhile(lambda part: not any(c in part for c in "*?["),

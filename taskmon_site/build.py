@@ -37,7 +37,7 @@ from taskmon_site.site import Site, index_site, stale_horizon
 from taskmon_site.source import Problem
 from taskmon_site.state import BuildState, Output, Source, state_file
 from taskmon_site.urls import doc_url, task_url
-from taskmon_site.workers import (Context, ReadResult, RenderJob, RenderResult,
+from taskmon_site.workers import (Context, RenderJob, RenderResult,
                                   TemplateFailure, Tools, Workers, output_digest, same_bytes,
                                   template_error_message, write_atomically)
 
@@ -467,11 +467,10 @@ class SiteBuilder:
 
     # -- taking results in ------------------------------------------------------------
 
-    def _take(self, results: list[ReadResult]) -> None:
-        for r in results:
-            page = r.page
-            self.sources[page.src_uri] = Source(r.kind, r.mtime_ns, r.size, page.digest, page,
-                                                r.json, r.fragments)
+    def _take(self, results: list[Source]) -> None:
+        for source in results:
+            page = source.page
+            self.sources[page.src_uri] = source
             pages = self.tasks if isinstance(page, Task) else self.docs
             pages[page.src_uri] = page  # type: ignore[assignment]
 
@@ -646,7 +645,7 @@ class SiteBuilder:
         if save:
             self.state.save({}, (), {}, (), {"search_pending": self.search_pending})
 
-    def _save_state(self, read: list[ReadResult], rendered: list[RenderResult],
+    def _save_state(self, read: list[Source], rendered: list[RenderResult],
                     removed: set[str], gone: list[str], built_at: datetime) -> None:
         dirty = self._dirty | self._restat | {r.page.src_uri for r in read} | {
             r.src_uri for r in rendered if r.fragments is not None}

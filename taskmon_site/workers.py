@@ -27,6 +27,7 @@ from taskmon_site.config import Config
 from taskmon_site.model import Doc, Page, Task
 from taskmon_site.render import Fragments, Renderer, task_json
 from taskmon_site.site import is_stale
+from taskmon_site.state import Source
 
 
 class TemplateFailure(Exception):
@@ -95,19 +96,6 @@ class Tools:
 
 
 @dataclass
-class ReadResult:
-    """A page read, for the main process: slim, with its stat and shared parts."""
-
-    kind: str
-    mtime_ns: int
-    size: int
-    page: Page
-    #: The task's tasks.json entry (see ``render.task_json``); empty for a doc.
-    json: bytes = b""
-    fragments: Fragments | None = None
-
-
-@dataclass
 class RenderJob:
     """One task or doc page to render and write."""
 
@@ -137,8 +125,9 @@ class RenderResult:
 # -- one page -------------------------------------------------------------------------
 
 
-def read_one(tools: Tools, shell: Page) -> ReadResult:
-    """Read *shell*'s file (or take it from the cache when its bytes are unchanged)."""
+def read_one(tools: Tools, shell: Page) -> Source:
+    """Read *shell*'s file (or take it from the cache when its bytes are unchanged);
+    the slim page with what the main process keeps of it."""
     context = tools.context
     path = shell.abs_src_path
     try:
@@ -154,9 +143,9 @@ def read_one(tools: Tools, shell: Page) -> ReadResult:
         tools.cache.put(full, digest, full.lookups)
     full.abs_src_path, full.url = shell.abs_src_path, shell.url
     if not isinstance(full, Task):
-        return ReadResult("doc", mtime_ns, size, full.slim())
+        return Source("doc", mtime_ns, size, digest, full.slim())
     full.stale = is_stale(full, context.config, context.built_at)
-    return ReadResult("task", mtime_ns, size, full.slim(), task_json(full),
+    return Source("task", mtime_ns, size, digest, full.slim(), task_json(full),
                       tools.renderer.fragments(full))
 
 
@@ -243,7 +232,7 @@ class Workers:
         self._local = local
         self._pool: ProcessPoolExecutor | None = None
 
-    def read(self, shells: list[Page]) -> list[ReadResult]:
+    def read(self, shells: list[Page]) -> list[Source]:
         return self._map(_read_batch, shells)
 
     def render(self, jobs: list[RenderJob]) -> list[RenderResult]:
@@ -314,7 +303,7 @@ def _each(function: Callable[[Tools, Any], Any], items: list) -> list:
         raise TemplateFailure(template_error_message(exc), *template_location(exc)) from None
 
 
-def _read_batch(shells: list[Page]) -> list[ReadResult]:
+def _read_batch(shells: list[Page]) -> list[Source]:
     return _each(read_one, shells)
 
 

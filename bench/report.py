@@ -18,10 +18,13 @@ if TYPE_CHECKING:
 DASH = "—"
 
 
-def render(results: list[SizeResult], machine: dict[str, str], command: str) -> str:
+def render(results: list[SizeResult], machine: dict[str, str], command: str,
+           browser: str | None = None) -> str:
     """The whole report as Markdown."""
     parts = [_intro()]
     parts += [_size_section(result) for result in results]
+    if browser:
+        parts.append(_browser_section(browser))
     parts.append(_setup_section())
     parts.append(_machine_section(machine))
     parts.append(_reproduce_section(command))
@@ -223,6 +226,16 @@ def _size(n: float) -> str:
     if n >= 1024 * 1024:
         return f"{n / 1024 / 1024:.1f} MiB"
     return f"{n / 1024:.1f} KiB"
+
+
+def _browser_section(printed: str) -> str:
+    return ("## Filtering in the browser\n\n"
+            "`bench/browser_filter.py` builds a generated site, opens the task list and "
+            "the board from `file://` in headless Chromium, types into the filter one key "
+            "at a time and takes, per key, the time from the key press to the next "
+            "rendered frame, and the filter's own work (the `taskmon-filter` performance "
+            "measures of `views.js`). What it printed:\n\n"
+            f"```text\n{printed.strip()}\n```\n")
 
 
 # --- setup, machine, reproduction ----------------------------------------------

@@ -61,10 +61,11 @@ def main(argv: list[str] | None = None) -> None:
     args = _parse_args(argv)
     taskmon = _taskmon_command(args.taskmon)
     results = [bench_size(n, args, taskmon) for n in args.sizes]
+    browser = bench_browser(args.browser_tasks) if args.browser_tasks else None
 
     command = "python bench/run.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     machine = report.machine_info(ROOT, _mkdocs_bin(), taskmon)
-    text = report.render(results, machine, command.strip())
+    text = report.render(results, machine, command.strip(), browser)
     if args.write_doc:
         (ROOT / "docs").mkdir(exist_ok=True)
         (ROOT / "docs" / "performance.md").write_text(text, encoding="utf-8")
@@ -87,9 +88,12 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--write-doc", action="store_true", help="write docs/performance.md")
     parser.add_argument("--edits", type=int, default=5,
                         help="single-task edits timed in the preview server (0: none)")
+    parser.add_argument("--browser-tasks", type=int, default=10_000,
+                        help="tasks of the site filtered in Chromium (0: no browser run)")
     args = parser.parse_args(argv)
     if args.quick:
         args.sizes, args.repeat = [200], args.repeat or 1
+        args.browser_tasks = min(args.browser_tasks, 200)
     return args
 
 
@@ -135,6 +139,23 @@ def bench_size(tasks: int, args: argparse.Namespace, taskmon: list[str] | None) 
     bench_mkdocs(result, mkdocs_site, args.timeout)
     result.load = (load_before, os.getloadavg()[0])
     return result
+
+
+def bench_browser(tasks: int) -> str:
+    """What bench/browser_filter.py prints: filtering the list and board in Chromium."""
+    import contextlib
+    import io
+
+    import browser_filter
+
+    _log(f"== browser: filtering {tasks:,} tasks in Chromium")
+    printed = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(printed):
+            browser_filter.main(["--tasks", str(tasks), "--work", str(WORK / "browser")])
+    except Exception as exc:  # the report says what failed instead of losing the rest
+        printed.write(f"\nfailed: {type(exc).__name__}: {exc}\n")
+    return printed.getvalue()
 
 
 def _log(message: str) -> None:

@@ -480,3 +480,39 @@ def test_task_globs_that_find_nothing_are_a_problem(build_site):
         "(settings): no task files match tasks = ['todo/*.md']"]
     docs_only = build_site({"docs/a.md": "# A\n"}, {"tasks": []})
     assert docs_only.site.problems == []
+
+
+def test_a_task_turns_stale_in_a_later_build_with_nothing_else_changed(build_site, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01T00:00:00Z
+    files = {"ai/tasks/t.md":
+             "---\ntask_id: t\nstatus: in_progress\nupdated_at: '2025-12-20'\n---\n"}
+    first = build_site(files)
+    assert first.site.attention == []
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    assert SiteBuilder(first.config).build().up_to_date
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1767225600 + 4 * 86400))  # 15 days idle
+    later = SiteBuilder(first.config)
+    report = later.build()
+    assert not report.up_to_date and report.read == 0
+    assert [t.id for t in later.site.attention] == ["t"]
+    page = (first.output_dir / "tasks/t.html").read_text()
+    assert '<span class="badge badge-warn">stale</span>' in page
+    record = json.loads((first.output_dir / "tasks.json").read_text())["tasks"][0]
+    assert record["stale"] is True
+
+
+def test_a_deleted_output_folder_is_written_again_from_the_state(build_site):
+    import shutil
+
+    first = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# A\n", "docs/d.md": "# D\n"})
+    before = {p.relative_to(first.output_dir): p.read_bytes()
+              for p in first.output_dir.rglob("*") if p.is_file()}
+    shutil.rmtree(first.output_dir)
+    report = SiteBuilder(first.config).build()
+    assert report.read == 0
+    after = {p.relative_to(first.output_dir): p.read_bytes()
+             for p in first.output_dir.rglob("*") if p.is_file()}
+    assert after.keys() == before.keys()
+    same_time = {Path("index.html"), Path("assets/build.js"), Path("assets/data.js"),
+                 Path("tasks.json")}  # they carry the build time
+    assert [p for p in after if after[p] != before[p] and p not in same_time] == []

@@ -12,6 +12,7 @@ pages to each other through the page cache and send back only slim ones.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -241,6 +242,7 @@ class SiteBuilder:
                 self.update_search(save=False)
 
         self._save_state(read, rendered, removed, gone, built_at)
+        _settle()
         return BuildReport(
             pages_written=len(written) + len(index_written),
             pages_rendered=len(rendered) + len(self.renderer.index_urls()) + len(static),
@@ -464,6 +466,7 @@ class SiteBuilder:
         for src_uri, source in self.sources.items():
             pages = self.tasks if source.kind == "task" else self.docs
             pages[src_uri] = source.page  # type: ignore[assignment]
+        _settle()
 
     # -- taking results in ------------------------------------------------------------
 
@@ -746,6 +749,16 @@ class SiteBuilder:
         if rel_text in self._found:
             return True
         return any(glob_match(rel_text, p) for p in self.config.tasks + self.config.docs)
+
+
+def _settle() -> None:
+    """Leave the pages in memory out of garbage collection from now on.
+
+    They live as long as the builder; with thousands of them, each full
+    collection walked them all, which cost a rebuild a third of its time.
+    (Pages freed later are still freed: only cycles among them would stay.)
+    """
+    gc.freeze()
 
 
 class _Inside:

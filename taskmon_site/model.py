@@ -86,13 +86,15 @@ class WorkLogEntry:
         """Open items: what this entry hands to the next role."""
         return [i for i in self.items if not i.done]
 
-    def to_json(self) -> dict[str, Any]:
-        return {
+    def to_json(self, items: bool = True) -> dict[str, Any]:
+        data = {
             "role": self.role, "role_raw": self.role_raw, "when_raw": self.when_raw,
             "when": iso(self.when), "line": self.line, "anchor": self.anchor,
             "summary": self.summary, "progress": self.progress.to_json(),
-            "items": [i.to_json() for i in self.items],
         }
+        if items:
+            data["items"] = [i.to_json() for i in self.items]
+        return data
 
 
 @dataclass
@@ -206,8 +208,9 @@ class Task(Page):
             self, html_z=b"", toc=[], meta={}, extra={}, front_matter="", items=[],
             sections={}, worklog=entries, is_slim=True)
 
-    def to_json(self) -> dict[str, Any]:
-        """Every field, for ``tasks.json`` and ``task show --json`` (a full task only)."""
+    def to_json(self, items: bool = True) -> dict[str, Any]:
+        """Every field, for ``tasks.json`` and ``task show --json`` (a full task only);
+        with *items*, also the checklist items of each work-log entry."""
         assert not self.is_slim, f"{self.src_uri}: to_json needs the full task"
         return {
             "id": self.id, "title": self.title, "url": self.url, "source": self.src_uri,
@@ -222,7 +225,7 @@ class Task(Page):
             "stale": self.stale, "summary": self.summary,
             "progress": self.progress.to_json(),
             "sections": {k: s.heading for k, s in self.sections.items()},
-            "worklog": [e.to_json() for e in self.worklog],
+            "worklog": [e.to_json(items) for e in self.worklog],
             "extra": self.extra, "meta": self.meta,
             "references": sorted(self.references),
             "problems": [p.to_json() for p in self.problems],

@@ -349,8 +349,12 @@ def _seconds_between(start: Any, end: Any) -> float:
 
 def task_json(task: Task) -> bytes:
     """A full task's entry in tasks.json, UTF-8, without ``stale`` and the opening brace:
-    stale changes with time alone, so :func:`tasks_json` puts it in front."""
-    data = task.to_json()
+    stale changes with time alone, so :func:`tasks_json` puts it in front.
+
+    Work-log entries come with their progress, not each checklist item (those
+    were five sixths of the file; ``task show --json`` and the page have them).
+    """
+    data = task.to_json(items=False)
     del data["stale"]
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     return text[1:].encode("utf-8")

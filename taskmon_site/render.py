@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,12 +49,12 @@ JS_STRING_KEYS = (
 @dataclass
 class Fragments:
     """Rendered once per task and reused by the index pages until its inputs change:
-    its list row, its board card and its data.js record."""
+    its list row, its board card and its data.js record, UTF-8."""
 
     key: str
-    row: str
-    card: str
-    record: str
+    row: bytes
+    card: bytes
+    record: bytes
 
 
 def theme_key(config: Config) -> str:
@@ -188,7 +189,9 @@ class Renderer:
         row = self.env.get_template("_row.html").render(task=task, root=root_prefix(LIST_URL))
         card = self.env.get_template("_card.html").render(task=task,
                                                           root=root_prefix(BOARD_URL))
-        return Fragments(self.fragment_key(task), row, card, script_json(task_record(task)))
+        record = script_json(task_record(task))
+        return Fragments(self.fragment_key(task), row.encode("utf-8"), card.encode("utf-8"),
+                         record.encode("utf-8"))
 
     # -- the index pages ----------------------------------------------------------------
 
@@ -208,28 +211,51 @@ class Renderer:
         yield BUILD_JS_URL, build_js(site, search_bundles)
         yield INDEX_URL, self._page("dashboard.html", INDEX_URL, site=site, title="",
                                     data_version=data_version)
-        rows = Markup("".join(fragments[t.src_uri].row for t in site.tasks))
-        yield LIST_URL, self._page("list.html", LIST_URL, site=site, rows=rows,
-                                   title=self.strings["tasks"], data_version=data_version)
+        rows = {"": [fragments[t.src_uri].row for t in site.tasks]}
+        yield LIST_URL, self._with_fragments(
+            "list.html", LIST_URL, rows, lambda marks: {"rows": marks[""]}, site=site,
+            title=self.strings["tasks"], data_version=data_version)
         del rows
-        cards: dict[str, list[str]] = {s: [] for s in site.counts}
+        cards: dict[str, list[bytes]] = {s: [] for s in site.counts}
         for task in site.tasks:
             cards[task.status or UNKNOWN].append(fragments[task.src_uri].card)
-        columns = {s: Markup("".join(c)) for s, c in cards.items()}
-        yield BOARD_URL, self._page("board.html", BOARD_URL, site=site, columns=columns,
-                                    title=self.strings["board"], data_version=data_version)
-        del cards, columns
+        yield BOARD_URL, self._with_fragments(
+            "board.html", BOARD_URL, cards, lambda marks: {"columns": marks}, site=site,
+            title=self.strings["board"], data_version=data_version)
+        del cards
         yield DOCS_URL, self._page("docs_index.html", DOCS_URL, site=site,
                                    title=self.strings["docs"])
         yield PROBLEMS_URL, self._page("problems.html", PROBLEMS_URL, site=site,
                                        title=self.strings["problems"])
         yield TASKS_JSON_URL, tasks_json(site, json_of)
 
+    def _with_fragments(self, template: str, url: str, parts: dict[str, list[bytes]],
+                        context: Callable[[dict[str, Markup]], dict[str, Any]],
+                        **more: Any) -> list[bytes]:
+        """*template* with each part of fragments joined in: the page in pieces.
+
+        The template is rendered with a mark where each part goes, and the page is
+        cut there, so thousands of rows are copied as bytes instead of going through
+        the template. A theme that shows a part other than once gets them joined in.
+        """
+        marks = {name: Markup(f"\x00taskmon:{name}\x00") for name in parts}
+        page = self._page(template, url, **context(marks), **more)
+        cut = re.split("\x00taskmon:([^\x00]*)\x00", page)
+        names = cut[1::2]
+        if sorted(names) != sorted(parts):
+            joined = {n: Markup(b"".join(p).decode("utf-8")) for n, p in parts.items()}
+            return [self._page(template, url, **context(joined), **more).encode("utf-8")]
+        pieces = [cut[0].encode("utf-8")]
+        for name, text in zip(names, cut[2::2]):
+            pieces.extend(parts[name])
+            pieces.append(text.encode("utf-8"))
+        return pieces
+
     def index_urls(self) -> list[str]:
         return [DATA_JS_URL, BUILD_JS_URL, INDEX_URL, LIST_URL, BOARD_URL, DOCS_URL,
                 PROBLEMS_URL, TASKS_JSON_URL]
 
-    def data_js(self, site: Site, fragments: dict[str, Fragments]) -> tuple[str, str]:
+    def data_js(self, site: Site, fragments: dict[str, Fragments]) -> tuple[list[bytes], str]:
         """What the list, board and dashboard scripts filter, sort and mark, as a script,
         and a version of its tasks and docs for the pages' links to it.
 
@@ -238,11 +264,12 @@ class Renderer:
         one record rendered with its fragments, in list order.
         """
         docs = [[d.url, d.title, d.src_uri] for d in site.docs]
-        records = ",\n".join(fragments[t.src_uri].record for t in site.tasks)
-        version = hashlib.blake2b(f"{docs}{records}".encode("utf-8"), digest_size=6).hexdigest()
+        records = b",\n".join(fragments[t.src_uri].record for t in site.tasks)
+        version = hashlib.blake2b(repr(docs).encode("utf-8") + records,
+                                  digest_size=6).hexdigest()
         head = {"builtAt": site.built_at.isoformat(), "fields": RECORD_FIELDS, "docs": docs}
-        text = (f"window.TASKMON_DATA = {script_json(head)[:-1]},\n"
-                f'"tasks": [\n{records}\n]}};\n')
+        text = [f"window.TASKMON_DATA = {script_json(head)[:-1]},\n".encode("utf-8"),
+                b'"tasks": [\n', records, b"\n]};\n"]
         return text, version
 
     # -- static files -----------------------------------------------------------------

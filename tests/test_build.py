@@ -516,3 +516,16 @@ def test_a_deleted_output_folder_is_written_again_from_the_state(build_site):
     same_time = {Path("index.html"), Path("assets/build.js"), Path("assets/data.js"),
                  Path("tasks.json")}  # they carry the build time
     assert [p for p in after if after[p] != before[p] and p not in same_time] == []
+
+
+def test_a_theme_may_show_the_rows_twice_or_not_at_all(build_site, tmp_path):
+    theme = tmp_path / "theme" / "templates"
+    theme.mkdir(parents=True)
+    (theme / "list.html").write_text("{{ rows }}<hr>{{ rows }}")
+    (theme / "board.html").write_text("{{ title }}: no cards")
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# A\n"},
+                         {"theme": str(tmp_path / "theme")})
+    listing = (builder.output_dir / "tasks/index.html").read_text()
+    row = listing.split("<hr>")[0]
+    assert row.startswith('<tr data-task-id="a"') and listing == f"{row}<hr>{row}"
+    assert (builder.output_dir / "board.html").read_text() == "Board: no cards"

@@ -411,7 +411,12 @@ class SiteBuilder:
         return changed
 
     def _links_changed(self, added_or_removed: set[str]) -> set[str]:
-        """Pages whose links would now resolve differently (a target came, went or moved)."""
+        """Pages whose links would now resolve differently (a target came, went or moved).
+
+        URLs follow from the list of files alone: with none added or removed, none moved.
+        """
+        if not added_or_removed:
+            return set()
         names = {u.rsplit("/", 1)[-1].casefold() for u in added_or_removed}
         stale = set()
         for src_uri, source in self.sources.items():
@@ -499,19 +504,22 @@ class SiteBuilder:
                                       next_task, fragments=wants))
         nav_key, nav = self.renderer.doc_nav(site.docs)
         for doc in site.docs:
-            key = self.renderer.doc_key(doc, nav_key)
+            key = self._page_key(doc, (nav_key, *doc.referenced_by),
+                                 lambda d, *_: self.renderer.doc_key(d, nav_key))
             if self._out_of_date(doc.url, key, exists):
                 jobs.append(RenderJob(doc, key, self._old_digest(doc.url), nav=nav))
         return jobs
 
-    def _page_key(self, task: Task, around: tuple, make: Callable[..., str]) -> str:
-        """The task page's key, hashed again only when the task or its neighbours changed."""
-        inputs = (task.stale, *[(t.url, t.title) if t else None for t in around])
-        memo = self._keys.get(task.src_uri)
-        if memo is not None and memo[0] is task and memo[1] == inputs:
+    def _page_key(self, page: Page, around: tuple, make: Callable[..., str]) -> str:
+        """A page's key, hashed again only when the page or what is *around* it changed:
+        a task's neighbours, a doc's navigation and the tasks that link to it."""
+        inputs = (getattr(page, "stale", False), *[
+            (t.url, t.title, t.status, t.id) if isinstance(t, Task) else t for t in around])
+        memo = self._keys.get(page.src_uri)
+        if memo is not None and memo[0] is page and memo[1] == inputs:
             return memo[2]
-        key = make(task, *around)
-        self._keys[task.src_uri] = (task, inputs, key)
+        key = make(page, *around)
+        self._keys[page.src_uri] = (page, inputs, key)
         return key
 
     def _existing_pages(self) -> set[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+import threading
 import traceback
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -255,8 +256,10 @@ class Workers:
 
     def _workers(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            # forkserver: the preview server has threads running, which fork must not copy.
-            context = multiprocessing.get_context("forkserver")
+            # fork starts workers with everything imported, but must not copy threads
+            # (the preview server runs some): then forkserver.
+            alone = threading.active_count() == 1
+            context = multiprocessing.get_context("fork" if alone else "forkserver")
             self._pool = ProcessPoolExecutor(cpus(), context, _init_worker, (self.context,))
         return self._pool
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import quote
 
 from markdown_it.token import Token
 
@@ -117,7 +118,7 @@ def _repo_link(config: Config, candidates: list[str], fragment: str) -> str | No
     for candidate in candidates:
         # TODO: a file created later does not invalidate cached pages linking to it.
         if (config.source_dir / candidate).exists():
-            suffix = f"#{fragment}" if fragment else ""
+            suffix = f"#{quote(fragment, safe='')}" if fragment else ""
             return config.repo_url.rstrip("/") + "/" + candidate + suffix
     return None
 

@@ -71,7 +71,7 @@ def root_prefix(url: str) -> str:
 
 
 def link_target(href: str, from_src_uri: str) -> tuple[list[str], str] | None:
-    """Candidate repository paths for a link, and its '#fragment'.
+    """Candidate repository paths for a link, and its '#fragment', both percent-decoded.
 
     A relative link is tried against the linking file's folder first, then
     against the repository root (agents often write root-relative paths).
@@ -89,4 +89,5 @@ def link_target(href: str, from_src_uri: str) -> tuple[list[str], str] | None:
         joined = posixpath.normpath(posixpath.join(base, path.lstrip("/")))
         if not joined.startswith("..") and joined not in candidates:
             candidates.append(joined)
-    return candidates, fragment
+    # markdown-it has percent-encoded the href; relative() encodes the fragment again.
+    return candidates, unquote(fragment)

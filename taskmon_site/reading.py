@@ -65,7 +65,8 @@ def section_kind(heading: str) -> str | None:
     return SECTION_KINDS.get(key)
 
 
-_MENTION = re.compile(r"[\w.\-]+\.md\b")
+# Starting only where a run of name characters starts keeps the search linear.
+_MENTION = re.compile(r"(?<![\w.\-])[\w.\-]+\.md\b")
 
 
 def read_file(path: Path, src_uri: str) -> tuple[Parsed, str]:

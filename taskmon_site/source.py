@@ -156,7 +156,8 @@ def _yaml_problem(exc: yaml.YAMLError, src_uri: str) -> Problem:
 
 
 _PREAMBLE_KEY = re.compile(r"^([A-Za-z_][\w-]*|[\u4e00-\u9fff][\u4e00-\u9fffA-Za-z_]*)"
-                           r"\s*[:：]\s*(\S.*?)\s*$")
+                           r"\s*[:：]\s*(\S.*)")
+_COMMENT = re.compile(r"\s#\s")
 
 
 def preamble_fields(body: str) -> dict[str, tuple[str, int]]:
@@ -171,6 +172,6 @@ def preamble_fields(body: str) -> dict[str, tuple[str, int]]:
             break
         match = _PREAMBLE_KEY.match(line)
         if match and not line.startswith("#"):
-            value = re.sub(r"\s+#\s.*$", "", match.group(2)).strip()
+            value = _COMMENT.split(match.group(2), 1)[0].strip()
             found.setdefault(match.group(1), (value, number))
     return found

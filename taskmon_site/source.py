@@ -125,7 +125,11 @@ def load_yaml(fm: str, src_uri: str) -> tuple[dict[str, Any], list[Problem]]:
     try:
         loader = _KeepAsWrittenLoader(fm)
         try:
-            data = loader.get_single_data()
+            node = loader.get_single_node()
+            too_big = _alias_bomb(node, src_uri) if node is not None else None
+            if too_big:
+                return {}, [too_big]
+            data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
@@ -142,6 +146,53 @@ def load_yaml(fm: str, src_uri: str) -> tuple[dict[str, Any], list[Problem]]:
                                 2, "error"))
         return {}, problems
     return {str(k): v for k, v in data.items()}, problems
+
+
+#: How many values YAML aliases may add to a front matter by repeating others.
+ALIAS_LIMIT = 10_000
+
+
+def _alias_bomb(root: yaml.Node, src_uri: str) -> Problem | None:
+    """A problem when aliases would multiply the front matter ("billion laughs").
+
+    PyYAML shares an aliased node instead of copying it, so the loaded data is
+    small; it is every later use (templates, JSON) that would expand it.
+    """
+    sizes = _expanded_sizes(root)
+    added = sizes[id(root)] - len(sizes)
+    if added <= ALIAS_LIMIT:
+        return None
+    where = root
+    if isinstance(root, yaml.MappingNode) and root.value:
+        where, _ = max(root.value, key=lambda pair: sizes[id(pair[1])])
+    return Problem(src_uri, f"front matter is not read: its YAML aliases would add {added:,} "
+                   f"values (the limit is {ALIAS_LIMIT:,})", where.start_mark.line + 1, "error")
+
+
+def _expanded_sizes(root: yaml.Node) -> dict[int, int]:
+    """id(node) → number of values under it with aliases expanded, for every node."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        if id(node) in sizes and not children_done:
+            continue
+        children = _children(node)
+        if children_done:
+            sizes[id(node)] = 1 + sum(sizes.get(id(c), 0) for c in children)
+            continue
+        sizes[id(node)] = 1  # a recursive alias counts once; the constructor refuses it
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
 
 
 def _yaml_problem(exc: yaml.YAMLError, src_uri: str) -> Problem:

@@ -7,11 +7,11 @@ a list of :class:`Problem` naming the file and, where known, the line.
 from __future__ import annotations
 
 import re
+import tomllib
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
-from frontmatter.default_handlers import YAMLHandler
 
 try:  # The C loader is several times faster; the pure-Python one is the fallback.
     from yaml import CBaseLoader as _BaseLoader
@@ -46,25 +46,50 @@ class SourceText:
     problems: list[Problem] = field(default_factory=list)
 
 
+#: Byte-order marks and their encodings, longest first (UTF-32 LE starts like UTF-16 LE).
+_BOMS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+         (b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
 def decode(data: bytes, src_uri: str) -> SourceText:
-    """Decode UTF-8 (BOM or not); fall back to GB18030 with a warning."""
-    encoding = "utf-8"
-    if data.startswith(b"\xef\xbb\xbf"):
-        data, encoding = data[3:], "utf-8-sig"
+    """Decode by byte-order mark, else UTF-8; fall back to GB18030 with a warning.
+
+    A file with NUL bytes (outside UTF-16/32) is not text: it gives an empty
+    text and an error, like Git's rule for binary files.
+    """
+    encoding = next((name for bom, name in _BOMS if data.startswith(bom)), "utf-8")
     problems = []
+    if encoding in ("utf-16", "utf-32"):
+        try:
+            text = data.decode(encoding)
+        except UnicodeDecodeError as exc:
+            text = data.decode(encoding, errors="replace")
+            line = data[: exc.start].decode(encoding, errors="replace").count("\n") + 1
+            message = f"not valid {encoding.upper()}; bad bytes replaced"
+            problems.append(Problem(src_uri, message, line))
+    elif b"\x00" in data:
+        line = data[: data.index(b"\x00")].count(b"\n") + 1
+        message = "not a text file (it has NUL bytes); nothing of it is read"
+        return SourceText("", "binary", [Problem(src_uri, message, line, "error")])
+    else:
+        if encoding == "utf-8-sig":
+            data = data[3:]
+        text, encoding, problems = _decode_8bit(data, src_uri, encoding)
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return SourceText(text, encoding, problems)
+
+
+def _decode_8bit(data: bytes, src_uri: str, encoding: str) -> tuple[str, str, list[Problem]]:
     try:
-        text = data.decode("utf-8")
+        return data.decode("utf-8"), encoding, []
     except UnicodeDecodeError as exc:
         try:
             text = data.decode("gb18030")
-            encoding = "gb18030"
-            problems.append(Problem(src_uri, "not UTF-8; decoded as GB18030"))
+            return text, "gb18030", [Problem(src_uri, "not UTF-8; decoded as GB18030")]
         except UnicodeDecodeError:
-            text = data.decode("utf-8", errors="replace")
             line = data[: exc.start].count(b"\n") + 1
-            problems.append(Problem(src_uri, "not valid UTF-8; bad bytes replaced", line))
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return SourceText(text, encoding, problems)
+            problem = Problem(src_uri, "not valid UTF-8; bad bytes replaced", line)
+            return data.decode("utf-8", errors="replace"), encoding, [problem]
 
 
 class _KeepAsWrittenLoader(_BaseLoader):  # type: ignore[misc, valid-type]
@@ -88,7 +113,9 @@ class _KeepAsWrittenLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         return super().construct_mapping(node, deep=True)
 
 
-_YAML = YAMLHandler()
+_YAML_OPEN = re.compile(r"-{3,}[ \t]*")
+_YAML_CLOSE = re.compile(r"(?:-{3,}|\.\.\.)[ \t]*")
+_TOML_FENCE = re.compile(r"\+{3}[ \t]*")
 
 
 @dataclass
@@ -104,20 +131,26 @@ class Parsed:
 
 
 def split_front_matter(text: str, src_uri: str) -> Parsed:
-    """Separate YAML front matter from the body; never raises."""
-    if not _YAML.detect(text):
+    """Separate YAML (``---``) or TOML (``+++``) front matter from the body; never raises.
+
+    YAML front matter may also end with YAML's own end marker, ``...``.
+    """
+    first = text[: text.find("\n")] if "\n" in text else text
+    if _YAML_OPEN.fullmatch(first):
+        close, fence, load = _YAML_CLOSE, "---", load_yaml
+    elif _TOML_FENCE.fullmatch(first):
+        close, fence, load = _TOML_FENCE, "+++", load_toml
+    else:
         return Parsed({}, text, 1, False)
-    try:
-        fm, body = _YAML.split(text)
-    except ValueError:
-        problem = Problem(src_uri, "front matter is not closed by a '---' line", 1, "error")
+    lines = text.split("\n")
+    end = next((i for i in range(1, len(lines)) if close.fullmatch(lines[i])), None)
+    if end is None:
+        problem = Problem(src_uri, f"front matter is not closed by a '{fence}' line", 1, "error")
         return Parsed({}, text, 1, False, [problem])
-    # fm begins right after the opening '---', so its line 0 is file line 1.
-    body_line = text[: len(text) - len(body)].count("\n") + 1
-    if body.startswith("\n"):
-        body, body_line = body[1:], body_line + 1
-    meta, problems = load_yaml(fm, src_uri)
-    return Parsed(meta, body, body_line, True, problems)
+    # A leading empty line stands for the opening fence, so line n of fm is file line n + 1.
+    fm = "\n".join(["", *lines[1:end], ""])
+    meta, problems = load(fm, src_uri)
+    return Parsed(meta, "\n".join(lines[end + 1:]), end + 2, True, problems)
 
 
 def load_yaml(fm: str, src_uri: str) -> tuple[dict[str, Any], list[Problem]]:
@@ -146,6 +179,34 @@ def load_yaml(fm: str, src_uri: str) -> tuple[dict[str, Any], list[Problem]]:
                                 2, "error"))
         return {}, problems
     return {str(k): v for k, v in data.items()}, problems
+
+
+_TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)$")
+
+
+def load_toml(fm: str, src_uri: str) -> tuple[dict[str, Any], list[Problem]]:
+    """TOML front matter, its values turned into text as YAML's are kept."""
+    try:
+        data = tomllib.loads(fm)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        found = _TOML_LINE.search(message)
+        line = int(found.group(1)) if found else None
+        reason = message[: found.start()].rstrip() if found else message
+        return {}, [Problem(src_uri, f"front matter is not valid TOML: {reason}", line, "error")]
+    return {k: _toml_text(v) for k, v in data.items()}, []
+
+
+def _toml_text(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _toml_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_toml_text(v) for v in value]
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
 
 
 #: How many values YAML aliases may add to a front matter by repeating others.

@@ -47,3 +47,65 @@ def test_a_recursive_alias_is_a_yaml_error(build_site):
     [task] = full_tasks(build_site({"ai/tasks/r.md": text}))
     assert [str(p) for p in task.problems] == [
         "ai/tasks/r.md:3: front matter is not valid YAML: found unconstructable recursive node"]
+
+
+TASK = "---\ntask_id: u16\nstatus: 进行中\n---\n# 标题\n\n- [x] 一\n"
+
+
+def test_utf16_and_utf32_files_with_a_byte_order_mark_are_decoded(build_site):
+    files = {"ai/tasks/le.md": TASK.replace("u16", "le").encode("utf-16"),  # LE with BOM
+             "ai/tasks/be.md": b"\xfe\xff" + TASK.replace("u16", "be").encode("utf-16-be"),
+             "ai/tasks/u32.md": TASK.replace("u16", "u32").encode("utf-32")}
+    builder = build_site(files)
+    read = [(t.id, t.title, t.status, t.progress.done, t.problems) for t in full_tasks(builder)]
+    assert read == [("be", "标题", "in_progress", 1, []), ("le", "标题", "in_progress", 1, []),
+                    ("u32", "标题", "in_progress", 1, [])]
+
+
+def test_bad_utf16_is_replaced_and_reported_with_line(build_site):
+    data = "---\ntask_id: x\n---\n".encode("utf-16") + b"\x00\xd8" + "\n".encode("utf-16-le")
+    [task] = full_tasks(build_site({"ai/tasks/x.md": data}))
+    assert [str(p) for p in task.problems] == [
+        "ai/tasks/x.md:4: not valid UTF-16; bad bytes replaced"]
+    assert task.id == "x"
+
+
+def test_files_with_nul_bytes_are_not_read_as_text(build_site):
+    files = {"ai/tasks/nul.md": b"\x00" * 64,
+             "ai/tasks/bin.md": b"# PNG\n\x89PNG\r\n\x1a\n\x00\x00",
+             "ai/tasks/ok.md": "---\ntask_id: ok\n---\n"}
+    builder = build_site(files)
+    assert [(t.id, t.title, [str(p) for p in t.problems]) for t in full_tasks(builder)] == [
+        ("bin", "bin", ["ai/tasks/bin.md:4: not a text file (it has NUL bytes); nothing of it "
+                        "is read"]),
+        ("nul", "nul", ["ai/tasks/nul.md:1: not a text file (it has NUL bytes); nothing of it "
+                        "is read"]),
+        ("ok", "ok", [])]
+    assert (builder.output_dir / "tasks/nul.html").is_file()
+
+
+def test_toml_front_matter_is_read(build_site):
+    text = ('+++\ntask_id = "tm"\nstatus = "pending"\ncreated_at = 2025-02-23T10:00:00+08:00\n'
+            'labels = ["a", "b"]\nestimate = 3\ndraft = true\n+++\n# TOML task\n')
+    [task] = full_tasks(build_site({"ai/tasks/tm.md": text}))
+    assert (task.id, task.title, task.status, task.labels) == ("tm", "TOML task", "pending",
+                                                                ["a", "b"])
+    assert task.created_raw == "2025-02-23T10:00:00+08:00" and task.created is not None
+    assert task.extra == {"estimate": "3", "draft": "true"} and task.problems == []
+    assert task.front_matter.startswith('+++\ntask_id = "tm"')
+
+
+def test_invalid_and_unclosed_toml_front_matter(build_site):
+    files = {"ai/tasks/bad.md": '+++\ntask_id = "b"\nstatus = \n+++\n# Bad\n',
+             "ai/tasks/open.md": '+++\ntask_id = "o"\n# Open\n'}
+    builder = build_site(files)
+    assert [(t.title, [str(p) for p in t.problems]) for t in full_tasks(builder)] == [
+        ("Bad", ["ai/tasks/bad.md:3: front matter is not valid TOML: Invalid value"]),
+        ("Open", ["ai/tasks/open.md:1: front matter is not closed by a '+++' line"])]
+
+
+def test_yaml_end_marker_closes_the_front_matter(build_site):
+    text = "---\ntask_id: dt\nstatus: pending\n...\n# Dots\n\n- [ ] one\n"
+    [task] = full_tasks(build_site({"ai/tasks/dt.md": text}))
+    assert (task.id, task.status, task.title, task.problems) == ("dt", "pending", "Dots", [])
+    assert task.items[0].line == 7

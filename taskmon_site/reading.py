@@ -152,11 +152,13 @@ class Reader:
         task.problems = list(parsed.problems)
         task.has_front_matter = parsed.has_front_matter
         task.front_matter = front.strip("\n")
-        meta = dict(parsed.meta)
+        meta, lines = dict(parsed.meta), dict(parsed.key_lines)
         if not parsed.has_front_matter:
-            meta = {k: v for k, (v, _) in preamble_fields(parsed.body).items()}
+            found = preamble_fields(parsed.body)
+            meta = {k: v for k, (v, _) in found.items()}
+            lines = {k: parsed.body_line + n for k, (_, n) in found.items()}
         task.meta = meta
-        meta_title = self._apply_fields(task, meta)
+        meta_title = self._apply_fields(task, meta, lines)
 
         tokens, heads = self._render(task, parsed.body)
         body_lines = parsed.body.split("\n")
@@ -184,29 +186,41 @@ class Reader:
         page.html = self.markdown.render(tokens, env)
         return tokens, heads
 
-    def _apply_fields(self, task: Task, meta: dict[str, Any]) -> str:
-        """Set the canonical fields from *meta*; returns the title it gives, if any."""
+    def _apply_fields(self, task: Task, meta: dict[str, Any], lines: dict[str, int]) -> str:
+        """Set the canonical fields from *meta*; returns the title it gives, if any.
+
+        *lines* gives each key's line in the file, for the problems found.
+        """
         taken: set[str] = set()
+        line: dict[str, int | None] = {}
 
         def get(name: str) -> Any:
-            for key in self.config.field_keys(name):
-                if key in meta:
-                    taken.add(key)
-                    return meta[key]
-            return None
+            present = [k for k in dict.fromkeys(self.config.field_keys(name)) if k in meta]
+            if not present:
+                return None
+            used = present[0]
+            taken.add(used)
+            line[name] = lines.get(used)
+            for other in present[1:]:
+                if meta[other] != meta[used]:
+                    message = f"{used!r} and {other!r} are both set; the value of {used!r} is used"
+                    task.problems.append(Problem(task.src_uri, message, lines.get(other)))
+            return meta[used]
 
         raw_id = get("id")
         task.id = _scalar(raw_id) or Path(task.src_uri).stem
         task.status_raw = _scalar(get("status"))
-        task.status = self._canonical(task, "status", task.status_raw)
+        task.status = self._canonical(task, "status", task.status_raw, line.get("status"))
         task.current_role_raw = _scalar(get("current_role"))
-        task.current_role = self._canonical(task, "role", task.current_role_raw)
+        task.current_role = self._canonical(task, "role", task.current_role_raw,
+                                            line.get("current_role"))
         task.next_role_raw = _scalar(get("next_role"))
-        task.next_role = self._canonical(task, "role", task.next_role_raw)
+        task.next_role = self._canonical(task, "role", task.next_role_raw,
+                                         line.get("next_role"))
         for name in ("created", "updated", "completed"):
             raw = _scalar(get(name))
             setattr(task, f"{name}_raw", raw)
-            setattr(task, name, self._date(task, name, raw))
+            setattr(task, name, self._date(task, name, raw, line.get(name)))
         task.flow = _scalar(get("flow"))
         task.session = _scalar(get("session"))
         task.priority = _scalar(get("priority"))
@@ -216,7 +230,7 @@ class Reader:
         task.extra = {k: v for k, v in meta.items() if k not in taken}
         return title
 
-    def _canonical(self, task: Task, kind: str, raw: str) -> str | None:
+    def _canonical(self, task: Task, kind: str, raw: str, line: int | None) -> str | None:
         if not raw:
             return None
         if kind == "status":
@@ -224,15 +238,16 @@ class Reader:
         else:
             found = vocab.canonical_role(raw, self.config.roles)
         if found is None:
-            task.problems.append(Problem(task.src_uri, f"unknown {kind} {raw!r}"))
+            task.problems.append(Problem(task.src_uri, f"unknown {kind} {raw!r}", line))
         return found
 
-    def _date(self, task: Task, name: str, raw: str):
+    def _date(self, task: Task, name: str, raw: str, line: int | None):
         if not raw:
             return None
         when = parse_when(raw, self.config.timezone)
         if when is None:
-            task.problems.append(Problem(task.src_uri, f"{name} date {raw!r} is not a date"))
+            message = f"{name} date {raw!r} is not a date"
+            task.problems.append(Problem(task.src_uri, message, line))
         return when
 
     def _read_sections(self, task: Task, tokens: list[Token], heads: list[Heading],

@@ -128,6 +128,8 @@ class Parsed:
     body_line: int
     has_front_matter: bool
     problems: list[Problem] = field(default_factory=list)
+    #: Front-matter key → its 1-based line in the file (the last one for a repeated key).
+    key_lines: dict[str, int] = field(default_factory=dict)
 
 
 def split_front_matter(text: str, src_uri: str) -> Parsed:
@@ -149,42 +151,50 @@ def split_front_matter(text: str, src_uri: str) -> Parsed:
         return Parsed({}, text, 1, False, [problem])
     # A leading empty line stands for the opening fence, so line n of fm is file line n + 1.
     fm = "\n".join(["", *lines[1:end], ""])
-    meta, problems = load(fm, src_uri)
-    return Parsed(meta, "\n".join(lines[end + 1:]), end + 2, True, problems)
+    meta, problems, key_lines = load(fm, src_uri)
+    return Parsed(meta, "\n".join(lines[end + 1:]), end + 2, True, problems, key_lines)
 
 
-def load_yaml(fm: str, src_uri: str) -> tuple[dict[str, Any], list[Problem]]:
-    """Front matter as a dict of strings/lists/dicts; problems carry file lines."""
+Loaded = tuple[dict[str, Any], list[Problem], dict[str, int]]
+
+
+def load_yaml(fm: str, src_uri: str) -> Loaded:
+    """Front matter as a dict of strings/lists/dicts, its problems and its key lines.
+
+    Line n (0-based) of *fm* is line n + 1 of the file.
+    """
     try:
         loader = _KeepAsWrittenLoader(fm)
         try:
             node = loader.get_single_node()
             too_big = _alias_bomb(node, src_uri) if node is not None else None
             if too_big:
-                return {}, [too_big]
+                return {}, [too_big], {}
             data = loader.construct_document(node) if node is not None else None
         finally:
             loader.dispose()
     except yaml.YAMLError as exc:
-        return {}, [_yaml_problem(exc, src_uri)]
+        return {}, [_yaml_problem(exc, src_uri)], {}
     problems = [
         Problem(src_uri, f"duplicate front-matter key {key!r}; the last value is used",
                 line + 1)
         for key, line in loader.duplicates
     ]
     if data is None:
-        return {}, problems
+        return {}, problems, {}
     if not isinstance(data, dict):
         problems.append(Problem(src_uri, "front matter is not a mapping of keys to values",
                                 2, "error"))
-        return {}, problems
-    return {str(k): v for k, v in data.items()}, problems
+        return {}, problems, {}
+    lines = {str(k.value): k.start_mark.line + 1 for k, _ in node.value
+             if isinstance(k, yaml.ScalarNode)}
+    return {str(k): v for k, v in data.items()}, problems, lines
 
 
 _TOML_LINE = re.compile(r"\(at line (\d+), column \d+\)$")
 
 
-def load_toml(fm: str, src_uri: str) -> tuple[dict[str, Any], list[Problem]]:
+def load_toml(fm: str, src_uri: str) -> Loaded:
     """TOML front matter, its values turned into text as YAML's are kept."""
     try:
         data = tomllib.loads(fm)
@@ -193,8 +203,25 @@ def load_toml(fm: str, src_uri: str) -> tuple[dict[str, Any], list[Problem]]:
         found = _TOML_LINE.search(message)
         line = int(found.group(1)) if found else None
         reason = message[: found.start()].rstrip() if found else message
-        return {}, [Problem(src_uri, f"front matter is not valid TOML: {reason}", line, "error")]
-    return {k: _toml_text(v) for k, v in data.items()}, []
+        problem = Problem(src_uri, f"front matter is not valid TOML: {reason}", line, "error")
+        return {}, [problem], {}
+    return {k: _toml_text(v) for k, v in data.items()}, [], _toml_key_lines(fm)
+
+
+_TOML_KEY = re.compile(r"\s*(?:\"((?:[^\"\\]|\\.)*)\"|'([^']*)'|([\w-]+))\s*[=.]")
+
+
+def _toml_key_lines(fm: str) -> dict[str, int]:
+    """Lines of the top-level keys: those before the first ``[table]``."""
+    found: dict[str, int] = {}
+    for number, line in enumerate(fm.split("\n")):
+        if line.lstrip().startswith("["):
+            break
+        match = _TOML_KEY.match(line)
+        if match:
+            key = next(g for g in match.groups() if g is not None)
+            found.setdefault(key, number + 1)
+    return found
 
 
 def _toml_text(value: Any) -> Any:

@@ -220,7 +220,7 @@ def test_cli_strict_turns_warnings_into_exit_1(tmp_path, capsys):
     assert main(args) == 0
     assert main(args + ["--strict"]) == 1
     err = capsys.readouterr().err
-    assert "WARNING: ai/tasks/x.md: unknown status 'nonsense'" in err
+    assert "WARNING: ai/tasks/x.md:3: unknown status 'nonsense'" in err
     assert "ERROR: 1 warnings and --strict is set" in err
 
 
@@ -339,9 +339,9 @@ def test_same_problem_in_many_files_is_logged_a_few_times(tmp_path, capsys):
     assert main(["build", str(tmp_path / "src"), "-o", str(tmp_path / "o"), "--strict"]) == 1
     err = capsys.readouterr().err.splitlines()
     warnings = [line for line in err if line.startswith("WARNING")]
-    assert warnings == [f"WARNING: tasks/t{i}.md: unknown status 'soon'" for i in range(5)] + [
+    assert warnings == [f"WARNING: tasks/t{i}.md:3: unknown status 'soon'" for i in range(5)] + [
         "WARNING: 3 more files: unknown status 'soon'",
-        "WARNING: tasks/z.md: unknown status 'later'",
+        "WARNING: tasks/z.md:3: unknown status 'later'",
     ]
     assert err[-1] == "ERROR: 7 warnings and --strict is set"
 

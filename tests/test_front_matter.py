@@ -109,3 +109,32 @@ def test_yaml_end_marker_closes_the_front_matter(build_site):
     [task] = full_tasks(build_site({"ai/tasks/dt.md": text}))
     assert (task.id, task.status, task.title, task.problems) == ("dt", "pending", "Dots", [])
     assert task.items[0].line == 7
+
+
+def test_field_problems_name_the_line_of_their_key(build_site):
+    files = {
+        "ai/tasks/y.md": ("---\ntask_id: y\ntitle: Y\nstatus: someday\ncurrent_role: astronaut\n"
+                          "created_at: yesterday\n---\n"),
+        "ai/tasks/t.md": '+++\ntask_id = "t"\n\nstatus = "soon"\n+++\n',
+        "ai/tasks/p.md": "# Old file\n\nflow_file: x.md\nupdated_at: 2025-13-45 # bad\n",
+    }
+    builder = build_site(files)
+    assert [str(p) for p in builder.site.problems] == [
+        "ai/tasks/p.md:4: updated date '2025-13-45' is not a date",
+        "ai/tasks/t.md:4: unknown status 'soon'",
+        "ai/tasks/y.md:4: unknown status 'someday'",
+        "ai/tasks/y.md:5: unknown role 'astronaut'",
+        "ai/tasks/y.md:6: created date 'yesterday' is not a date",
+    ]
+
+
+def test_two_keys_of_one_field_with_different_values_are_reported(build_site):
+    text = ("---\ntask_id: t1\n任务ID: t2\nstatus: pending\n状态: 已完成\n"
+            "title: Same\n标题: Same\n---\n")
+    [task] = full_tasks(build_site({"ai/tasks/both.md": text}))
+    assert (task.id, task.status, task.title) == ("t1", "pending", "Same")
+    assert [str(p) for p in task.problems] == [
+        "ai/tasks/both.md:3: 'task_id' and '任务ID' are both set; the value of 'task_id' is used",
+        "ai/tasks/both.md:5: 'status' and '状态' are both set; the value of 'status' is used",
+    ]
+    assert task.extra == {"任务ID": "t2", "状态": "已完成", "标题": "Same"}

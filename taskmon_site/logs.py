@@ -17,6 +17,7 @@ import json
 import logging
 import sys
 from collections import Counter
+from datetime import datetime
 
 ROOT = "taskmon_site"
 #: After this many warnings of one kind in one run, the rest are counted only.
@@ -61,19 +62,32 @@ class WarningCounter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message and any extras."""
+    """One JSON object per line: time, level, logger, message; file, line and kind when known.
+
+    The file and line come from ``extra={"file": …, "line": …}`` or from a
+    problem logged as the only argument (``log.warning("%s", problem)``).
+    """
 
     def format(self, record: logging.LogRecord) -> str:
+        when = datetime.fromtimestamp(record.created).astimezone()
         entry = {
-            "time": self.formatTime(record, "%Y-%m-%dT%H:%M:%S"),
+            "time": when.isoformat(timespec="milliseconds"),
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
         }
-        for key in ("file", "line", "kind"):
-            if hasattr(record, key):
-                entry[key] = getattr(record, key)
+        entry.update(_where(record))
         return json.dumps(entry, ensure_ascii=False)
+
+
+def _where(record: logging.LogRecord) -> dict[str, object]:
+    found = {key: getattr(record, key) for key in ("file", "line") if hasattr(record, key)}
+    args = record.args if isinstance(record.args, tuple) else ()
+    if not found and len(args) == 1 and hasattr(args[0], "src_uri"):
+        found = {"file": args[0].src_uri, "line": getattr(args[0], "line", None)}
+    if hasattr(record, "kind"):
+        found["kind"] = record.kind
+    return {k: v for k, v in found.items() if v is not None}
 
 
 class PlainFormatter(logging.Formatter):

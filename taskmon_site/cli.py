@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from taskmon_site import __version__
-from taskmon_site.config import ConfigError, Config, load_config
+from taskmon_site.config import ConfigError, Config, load_config, prepare_output_dir
 from taskmon_site.logs import report_muted, setup_logging
 
 log = logging.getLogger("taskmon_site.cli")
@@ -135,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
 def run_build(config: Config) -> int:
     from taskmon_site.build import BuildError, SiteBuilder
 
+    try:
+        prepare_output_dir(config.output_dir)
+    except ConfigError as exc:
+        log.error("%s", exc)
+        return 2
     try:
         SiteBuilder(config).build()
     except BuildError as exc:

@@ -15,7 +15,7 @@ import re
 import sys
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -122,6 +122,11 @@ def _as_globs(value: Any) -> list[str]:
         value = [v.strip() for v in value.split(",") if v.strip()]
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         raise ValueError(f"expected a list of glob patterns, got {value!r}")
+    for pattern in value:
+        if PurePosixPath(pattern).is_absolute() or PureWindowsPath(pattern).drive:
+            raise ValueError(f"{pattern!r} is absolute; globs are relative to the source folder")
+        if ".." in pattern.replace("\\", "/").split("/"):
+            raise ValueError(f"{pattern!r} leads out of the source folder ('..')")
     return value
 
 
@@ -298,6 +303,18 @@ def _problem_line(config_file: Path, problem: str, overridden: set[str]) -> int 
         elif in_table and setting.match(line):
             return number
     return None
+
+
+def prepare_output_dir(path: Path) -> None:
+    """Create the output folder, or raise a ConfigError saying why it cannot be used."""
+    if path.exists() and not path.is_dir():
+        raise ConfigError([f"output: not a folder: {path}"])
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError([f"output: cannot create folder {path}: {exc.strerror}"]) from None
+    if not os.access(path, os.W_OK):
+        raise ConfigError([f"output: cannot write into folder {path}"])
 
 
 def _apply(config: Config, values: dict, folder: Path, origin: str, problems: list) -> None:

@@ -1,0 +1,61 @@
+"""The command line: unusable settings are configuration errors (exit 2), never tracebacks."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import write_tree
+
+from taskmon_site.cli import main
+
+
+@pytest.fixture
+def src(tmp_path):
+    return write_tree(tmp_path / "src", {"ai/tasks/a.md": "---\ntask_id: a\n---\n"})
+
+
+def run(capsys, *args: str) -> tuple[int, str]:
+    code = main(["build", *args, "-q", "--no-search"])
+    return code, capsys.readouterr().err
+
+
+def test_output_that_is_a_file(src, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    assert run(capsys, str(src), "-o", str(tmp_path / "file")) == (
+        2, f"ERROR: invalid configuration:\n  - output: not a folder: {tmp_path / 'file'}\n")
+    assert (tmp_path / "file").read_text() == "x"
+
+
+def test_output_inside_a_file(src, tmp_path, capsys):
+    (tmp_path / "file").write_text("x")
+    out = tmp_path / "file" / "site"
+    assert run(capsys, str(src), "-o", str(out)) == (
+        2, f"ERROR: invalid configuration:\n  - output: cannot create folder {out}: "
+           "Not a directory\n")
+
+
+def test_output_that_cannot_be_created(src, capsys):
+    code, err = run(capsys, str(src), "-o", "/proc/nope")
+    assert code == 2
+    assert err.startswith("ERROR: invalid configuration:\n"
+                          "  - output: cannot create folder /proc/nope: ")
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("pattern, message", [
+    ("/etc/*.md", "'/etc/*.md' is absolute; globs are relative to the source folder"),
+    ("C:/tasks/*.md", "'C:/tasks/*.md' is absolute; globs are relative to the source folder"),
+    ("../../**/*.md", "'../../**/*.md' leads out of the source folder ('..')"),
+    ("ai/../../x/*.md", "'ai/../../x/*.md' leads out of the source folder ('..')"),
+])
+def test_globs_must_stay_inside_the_source_folder(src, tmp_path, capsys, pattern, message):
+    code, err = run(capsys, str(src), "-o", str(tmp_path / "out"), "--tasks", pattern)
+    assert (code, err) == (2, f"ERROR: invalid configuration:\n  - tasks: {message}\n")
+    assert not (tmp_path / "out").exists()
+
+
+def test_globs_from_the_config_file_are_checked_too(src, tmp_path, capsys):
+    (src / "taskmon.toml").write_text('docs = ["docs/*.md", "/srv/docs/*.md"]\n')
+    code, err = run(capsys, str(src), "-o", str(tmp_path / "out"))
+    assert (code, err) == (2, f"ERROR: invalid configuration in {src / 'taskmon.toml'}:\n"
+                              "  - docs: '/srv/docs/*.md' is absolute; globs are relative to "
+                              "the source folder\n")

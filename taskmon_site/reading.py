@@ -8,6 +8,7 @@ read becomes a :class:`Problem` on the task; reading never raises for bad input.
 
 from __future__ import annotations
 
+import bisect
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -366,15 +367,18 @@ def _checklist(tokens: list[Token], lines: list[str], heads: list[Heading],
                offset: int) -> list[ChecklistItem]:
     """Every ``- [x]`` / ``- [ ]`` item, nested ones included, with its group heading."""
     items = []
+    group, next_head = "", 0
     for i, token in enumerate(tokens):
         if token.type != "list_item_open" or "task-list-item" not in str(
                 token.attrGet("class") or ""):
             continue
         line = token.map[0] if token.map else 0
+        while next_head < len(heads) and heads[next_head].line < line:
+            group = heads[next_head].text
+            next_head += 1
         match = _CHECK_LINE.match(lines[line]) if line < len(lines) else None
         inline = next((t for t in tokens[i:i + 3] if t.type == "inline"), None)
         text = inline.content.strip() if inline else ""
-        group = next((h.text for h in reversed(heads) if h.line < line), "")
         done = bool(match and match.group(1) in "xX")
         items.append(ChecklistItem(text, done, line + offset, group))
     return items
@@ -382,25 +386,49 @@ def _checklist(tokens: list[Token], lines: list[str], heads: list[Heading],
 
 def _worklog(task: Task, heads: list[Heading], lines: list[str], offset: int,
              tz: str) -> list[WorkLogEntry]:
-    """Entries: ``<role> (<date>)`` headings anywhere; bare dates inside the work log."""
+    """Entries: ``<role> (<date>)`` headings anywhere; bare dates inside the work log.
+
+    An entry runs to the next entry heading of any level, or to the end of its
+    section, whichever comes first.
+    """
     log_section = task.sections.get("worklog")
     log_start = log_section.line - offset if log_section else None
     log_index = next((i for i, h in enumerate(heads) if h.line == log_start), None)
     log_end = _section_end(heads, log_index) if log_index is not None else None
-    entries = []
+    found = []
     for i, head in enumerate(heads):
         in_log = log_start is not None and head.line > log_start and (
             log_end is None or head.line < log_end)
         entry = _entry(head, in_log, tz)
-        if entry is None:
-            continue
-        end = _section_end(heads, i)
+        if entry is not None:
+            found.append((i, entry))
+
+    ends = _section_ends(heads)
+    item_lines = [item.line for item in task.items]
+    entries = []
+    for n, (i, entry) in enumerate(found):
+        head, end = heads[i], ends[i]
+        if n + 1 < len(found):
+            following = heads[found[n + 1][0]].line
+            end = following if end is None else min(end, following)
         entry.line = head.line + offset
-        entry.items = [it for it in task.items
-                       if entry.line < it.line and (end is None or it.line < end + offset)]
+        first = bisect.bisect_right(item_lines, entry.line)
+        last = len(item_lines) if end is None else bisect.bisect_left(item_lines, end + offset)
+        entry.items = task.items[first:last]
         entry.summary = _entry_summary(lines, head.line + 1, end)
         entries.append(entry)
     return entries
+
+
+def _section_ends(heads: list[Heading]) -> list[int | None]:
+    """For each heading, the 0-based line where its section ends (None: at the end)."""
+    ends: list[int | None] = [None] * len(heads)
+    open_heads: list[int] = []
+    for j, head in enumerate(heads):
+        while open_heads and heads[open_heads[-1]].level >= head.level:
+            ends[open_heads.pop()] = head.line
+        open_heads.append(j)
+    return ends
 
 
 def _entry(head: Heading, in_log: bool, tz: str) -> WorkLogEntry | None:

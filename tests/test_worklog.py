@@ -1,0 +1,48 @@
+"""Work-log entries: which headings are entries, where each ends, what it counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import full_tasks
+from markdown_it.token import Token
+
+from taskmon_site.markdown import Heading
+from taskmon_site.model import Task
+from taskmon_site.reading import _checklist, _worklog
+
+
+def read(build_site, body: str, front: str = "task_id: w\n", files: dict | None = None):
+    builder = build_site({"ai/tasks/w.md": f"---\n{front}---\n{body}", **(files or {})})
+    return full_tasks(builder)[0]
+
+
+def test_an_entry_ends_at_the_next_entry_heading_of_any_level(build_site):
+    body = ("# 工作记录\n\n## 研究员 (2025-02-23 10:00)\n- [x] a\n- [ ] b\n"
+            "### 完成项\n- [x] c\n"
+            "### 规划员 (2025-02-24 10:00)\n- [x] d\n  - [x] d1\n- [ ] e\n"
+            "## 执行员 (2025-02-25 10:00)\n- [x] f\n")
+    task = read(build_site, body)
+    assert [(e.role, [i.text for i in e.items]) for e in task.worklog] == [
+        ("researcher", ["a", "b", "c"]), ("planner", ["d", "d1", "e"]), ("executor", ["f"])]
+    assert task.progress.total == sum(e.progress.total for e in task.worklog) == 7
+
+
+def test_checklist_groups_and_entry_items_scale_linearly():
+    # The old code scanned every heading per item and every item per entry:
+    # at this size it ran for many minutes; the assertions are on what is read.
+    n = 50_000
+    heads = [Heading(2, f"执行员 (2025-02-24 {k % 24:02d}:00)", f"h{k}", 2 * k) for k in range(n)]
+    tokens, lines = [], []
+    for k in range(n):
+        lines += [f"## {heads[k].text}", f"- [{'x' if k % 2 else ' '}] item {k}"]
+        tokens += [Token("list_item_open", "li", 1, attrs={"class": "task-list-item"},
+                         map=[2 * k + 1, 2 * k + 2]),
+                   Token("inline", "", 0, content=f"item {k}")]
+    task = Task("ai/tasks/big.md", Path("big.md"), "tasks/big.html")
+    task.items = _checklist(tokens, lines, heads, 5)
+    assert (len(task.items), task.items[-1].group, task.items[-1].line) == (
+        n, heads[-1].text, 2 * n + 4)
+    task.worklog = _worklog(task, heads, lines, 5, "")
+    assert len(task.worklog) == n
+    assert all(e.items == [task.items[k]] for k, e in enumerate(task.worklog))

@@ -16,7 +16,6 @@ import nh3
 from markdown_it import MarkdownIt
 from markdown_it.rules_core import StateCore
 from markdown_it.token import Token
-from mdit_py_plugins.anchors import anchors_plugin
 from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import highlight
@@ -71,8 +70,7 @@ class Markdown:
         md = MarkdownIt("commonmark", {"html": self.sanitize, "highlight": highlight_code})
         md.enable(["table", "strikethrough"])
         md.use(footnote_plugin).use(tasklists_plugin)
-        md.use(anchors_plugin, min_level=1, max_level=6, slug_func=heading_slug,
-               permalink=True, permalinkSymbol="#")
+        md.core.ruler.push("taskmon_anchors", _add_anchors)
         md.core.ruler.push("taskmon_links", _rewrite_links)
         self.md = md
 
@@ -97,6 +95,45 @@ def headings(tokens: list[Token]) -> list[Heading]:
             found.append(Heading(int(token.tag[1]), text, token.attrGet("id") or "",
                                  token.map[0]))
     return found
+
+
+#: Ids the theme's pages use; a heading never takes one (it gets ``-1``, ``-2`` … instead).
+THEME_IDS = frozenset({
+    "main", "site-search", "search-results", "taskmon-ui", "taskmon-actions-data",
+    "timeline-h", "backlinks-h", "activity-h", "attention-h", "changed-h", "counts-h",
+    "problems-h", "recent-h",
+})
+
+
+def _add_anchors(state: StateCore) -> None:
+    """Give every heading a unique id and a ``#`` permalink after its text.
+
+    Ids repeat GitHub's rule: the second "Notes" is ``notes-1``. Counting per
+    slug keeps this linear in the number of headings.
+    """
+    taken = set(THEME_IDS)
+    counts: dict[str, int] = {}
+    tokens = state.tokens
+    for i, token in enumerate(tokens):
+        if token.type != "heading_open":
+            continue
+        inline = tokens[i + 1]
+        children = inline.children or []
+        base = heading_slug("".join(c.content for c in children
+                                    if c.type in ("text", "code_inline")))
+        n = counts.get(base, 0)
+        slug = f"{base}-{n}" if n else base
+        while slug in taken:
+            n += 1
+            slug = f"{base}-{n}"
+        counts[base] = n + 1
+        taken.add(slug)
+        token.attrSet("id", slug)
+        link_open = Token("link_open", "a", 1, attrs={"class": "header-anchor",
+                                                      "href": f"#{slug}"})
+        inline.children = [*children, Token("text", "", 0, content=" "), link_open,
+                           Token("html_block", "", 0, content="#"),
+                           Token("link_close", "a", -1)]
 
 
 def _rewrite_links(state: StateCore) -> None:

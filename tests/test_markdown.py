@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import pytest
 
-from taskmon_site.markdown import Markdown
+from taskmon_site.markdown import THEME_IDS, Markdown
 
 
 def render(text: str, html: str = "escape") -> str:
@@ -60,3 +62,26 @@ def test_front_matter_values_are_escaped_in_every_context(build_site):
     assert data["tasks"][0]["title"] == evil
     build_js = (builder.output_dir / "assets/build.js").read_text(encoding="utf-8")
     assert "</script" not in build_js
+
+
+def test_heading_ids_never_take_an_id_of_the_theme():
+    out = render("# Main\n\n## site search\n\n## Timeline H\n\n## Main\n\n## Notes\n")
+    assert [line.split(">")[0] for line in out.splitlines()] == [
+        '<h1 id="main-1"', '<h2 id="site-search-1"', '<h2 id="timeline-h-1"',
+        '<h2 id="main-2"', '<h2 id="notes"']
+    assert '<a class="header-anchor" href="#main-1">#</a></h1>' in out
+
+
+def test_every_fixed_id_of_the_theme_is_reserved():
+    root = Path(__file__).resolve().parent.parent
+    sources = [*root.glob("themes/default/templates/*.html"), root / "taskmon_site/actions.py"]
+    ids = {m for path in sources
+           for m in re.findall(r'\bid="([^"{]+)"', path.read_text(encoding="utf-8"))}
+    assert "main" in ids and ids <= THEME_IDS
+
+
+def test_many_equal_headings_get_unique_ids():
+    # Looking for a free "-n" from 1 for each heading took minutes at this size.
+    ids = re.findall(r'<h3 id="([^"]+)"', render("### 完成项\n" * 20_000))
+    assert ids[:3] == ["完成项", "完成项-1", "完成项-2"] and ids[-1] == "完成项-19999"
+    assert len(set(ids)) == 20_000

@@ -167,7 +167,7 @@ class Reader:
         self._read_sections(task, tokens, heads, offset)
         task.items = _checklist(tokens, body_lines, heads, offset)
         task.progress = Progress(sum(i.done for i in task.items), len(task.items))
-        task.worklog = _worklog(task, heads, body_lines, offset, self.config.timezone)
+        task.worklog = _worklog(task, heads, body_lines, offset, self.config)
         task.toc = [h for h in heads if 1 <= h.level <= 2]
         task.title, task.title_from = _title(task, meta_title, heads, tokens)
         task.text = _plain_text(tokens)
@@ -385,8 +385,8 @@ def _checklist(tokens: list[Token], lines: list[str], heads: list[Heading],
 
 
 def _worklog(task: Task, heads: list[Heading], lines: list[str], offset: int,
-             tz: str) -> list[WorkLogEntry]:
-    """Entries: ``<role> (<date>)`` headings anywhere; bare dates inside the work log.
+             config: Config) -> list[WorkLogEntry]:
+    """Entries: ``<role> (<date>)`` headings anywhere; any role or bare dates in the work log.
 
     An entry runs to the next entry heading of any level, or to the end of its
     section, whichever comes first.
@@ -394,12 +394,11 @@ def _worklog(task: Task, heads: list[Heading], lines: list[str], offset: int,
     log_section = task.sections.get("worklog")
     log_start = log_section.line - offset if log_section else None
     log_index = next((i for i, h in enumerate(heads) if h.line == log_start), None)
-    log_end = _section_end(heads, log_index) if log_index is not None else None
+    log_end = _log_end(heads, log_index) if log_index is not None else 0
     found = []
     for i, head in enumerate(heads):
-        in_log = log_start is not None and head.line > log_start and (
-            log_end is None or head.line < log_end)
-        entry = _entry(head, in_log, tz)
+        in_log = log_index is not None and log_index < i < log_end
+        entry = _entry(head, in_log, config)
         if entry is not None:
             found.append((i, entry))
 
@@ -431,11 +430,30 @@ def _section_ends(heads: list[Heading]) -> list[int | None]:
     return ends
 
 
-def _entry(head: Heading, in_log: bool, tz: str) -> WorkLogEntry | None:
+def _log_end(heads: list[Heading], log_index: int) -> int:
+    """Index of the first heading after the work-log section.
+
+    Entry headings at the level of the work-log heading itself (``## 工作记录``
+    then ``## 研究员 (…)``) belong to the work log too.
+    """
+    level = heads[log_index].level
+    for j in range(log_index + 1, len(heads)):
+        head = heads[j]
+        if head.level < level or (head.level == level and not _entry_like(head.text)):
+            return j
+    return len(heads)
+
+
+def _entry_like(text: str) -> bool:
+    return bool(_ENTRY_HEADING.match(text) or _DATE_HEADING.match(text.strip()))
+
+
+def _entry(head: Heading, in_log: bool, config: Config) -> WorkLogEntry | None:
+    tz = config.timezone
     match = _ENTRY_HEADING.match(head.text)
     if match:
         raw_role = match.group("role").strip().rstrip(":：").strip()
-        role = vocab.canonical_role(raw_role) if raw_role else None
+        role = vocab.canonical_role(raw_role, config.roles) if raw_role else None
         if role is None and not in_log:
             return None
         when = match.group("when")

@@ -7,6 +7,7 @@ from pathlib import Path
 from conftest import full_tasks
 from markdown_it.token import Token
 
+from taskmon_site.config import Config
 from taskmon_site.markdown import Heading
 from taskmon_site.model import Task
 from taskmon_site.reading import _checklist, _worklog
@@ -43,6 +44,27 @@ def test_checklist_groups_and_entry_items_scale_linearly():
     task.items = _checklist(tokens, lines, heads, 5)
     assert (len(task.items), task.items[-1].group, task.items[-1].line) == (
         n, heads[-1].text, 2 * n + 4)
-    task.worklog = _worklog(task, heads, lines, 5, "")
+    task.worklog = _worklog(task, heads, lines, 5, Config(Path(".")))
     assert len(task.worklog) == n
     assert all(e.items == [task.items[k]] for k, e in enumerate(task.worklog))
+
+
+def test_configured_role_spellings_apply_to_entry_headings(build_site):
+    body = "# 工作记录\n\n## tech lead (2025-02-24 10:00)\ndid things\n\n## 审核员 (2025-02-24 11:00)\n"
+    toml = '[roles]\n"tech lead" = "manager"\n"审核员" = "manager"\n'
+    task = read(build_site, body, "task_id: w\ncurrent_role: tech lead\n", {"taskmon.toml": toml})
+    assert task.current_role == "manager"
+    assert [(e.role, e.role_raw) for e in task.worklog] == [
+        ("manager", "tech lead"), ("manager", "审核员")]
+    assert task.problems == []
+
+
+def test_entries_at_the_level_of_the_work_log_heading_are_kept(build_site):
+    body = ("# Task\n\n## 工作记录\n\n## 审核员 (2025-02-24 11:00)\nok\n### 完成项\n- [x] a\n"
+            "## 研究员 (2025-02-25 09:00)\n- [ ] b\n## 2025-02-26\n"
+            "## 相关文档\n## 编辑 (2025-02-27)\n## 执行员 (2025-02-28)\n")
+    task = read(build_site, body)
+    assert [(e.role, e.role_raw, e.when_raw, e.progress.total) for e in task.worklog] == [
+        (None, "审核员", "2025-02-24 11:00", 1), ("researcher", "研究员", "2025-02-25 09:00", 1),
+        (None, "", "2025-02-26", 0), ("executor", "执行员", "2025-02-28", 0)]
+    assert task.worklog[0].summary == "ok"

@@ -11,22 +11,35 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+# Matched against stripped text: one optional run of spaces keeps matching linear.
 _DATE_TIME = re.compile(
-    r"^\s*(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
+    r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
     r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?"
-    r"\s*(Z|[+-]\d{2}:?\d{2})?\s*$"
+    r"(?:\s*(Z|[+-]\d{2}:?\d{2}))?"
+)
+_CJK_DATE_TIME = re.compile(
+    r"(\d{4})年(\d{1,2})月(\d{1,2})日"
+    r"(?:\s*(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?"
 )
 
 
 def parse_when(raw: str, tz: str = "") -> date | datetime | None:
     """A date (date-only input) or datetime; None when it is not a date.
 
+    Besides ``2025-02-24 13:00`` (``/`` or ``.`` also separate the date, ``T``
+    the time, an offset may follow), ``2025年2月24日 13:00`` is read.
     A datetime without an offset gets the site's time zone *tz* when one is set.
     """
-    match = _DATE_TIME.match(raw or "")
-    if not match:
-        return None
-    year, month, day, hour, minute, second, frac, offset = match.groups()
+    text = (raw or "").strip()
+    match = _DATE_TIME.fullmatch(text)
+    if match:
+        year, month, day, hour, minute, second, frac, offset = match.groups()
+    else:
+        match = _CJK_DATE_TIME.fullmatch(text)
+        if not match:
+            return None
+        year, month, day, hour, minute, second = match.groups()
+        frac = offset = None
     try:
         if hour is None:
             return date(int(year), int(month), int(day))

@@ -42,12 +42,13 @@ SECTION_KINDS: dict[str, str] = {
     "评论": "comments", "comments": "comments",
 }
 
-#: Sub-headings of a work-log entry whose checklists are hand-over items.
-_ENTRY_HEADING = re.compile(
-    r"^(?P<role>[^()（）]*?)\s*[(（]\s*(?P<when>\d{4}[-/.]\d{1,2}[-/.]\d{1,2}"
-    r"(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?)\s*[)）]\s*$"
+#: A date with an optional time, as a work-log heading writes it.
+_WHEN = re.compile(
+    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"
+    r"|\d{4}年\d{1,2}月\d{1,2}日(?: ?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?"
 )
-_DATE_HEADING = re.compile(r"^\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?$")
+#: Where the role ends in a heading that starts with its date ("2025-02-25 研究员: …").
+_ROLE_END = re.compile(r"[:：,，|]| [-–—] ")
 _CHECK_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[([ xX])\]")
 _LIST_FIELDS = ("labels", "dependencies")
 _PLAIN_STRIP = re.compile(r"[`*_>#~|]|\[([^\]]*)\]\([^)]*\)")
@@ -394,11 +395,11 @@ def _worklog(task: Task, heads: list[Heading], lines: list[str], offset: int,
     log_section = task.sections.get("worklog")
     log_start = log_section.line - offset if log_section else None
     log_index = next((i for i, h in enumerate(heads) if h.line == log_start), None)
-    log_end = _log_end(heads, log_index) if log_index is not None else 0
+    log_end = _log_end(heads, log_index, config.roles) if log_index is not None else 0
     found = []
     for i, head in enumerate(heads):
         in_log = log_index is not None and log_index < i < log_end
-        entry = _entry(head, in_log, config)
+        entry = _entry(task, head, in_log, config, offset)
         if entry is not None:
             found.append((i, entry))
 
@@ -414,7 +415,7 @@ def _worklog(task: Task, heads: list[Heading], lines: list[str], offset: int,
         first = bisect.bisect_right(item_lines, entry.line)
         last = len(item_lines) if end is None else bisect.bisect_left(item_lines, end + offset)
         entry.items = task.items[first:last]
-        entry.summary = _entry_summary(lines, head.line + 1, end)
+        entry.summary = entry.summary or _entry_summary(lines, head.line + 1, end)
         entries.append(entry)
     return entries
 
@@ -430,7 +431,7 @@ def _section_ends(heads: list[Heading]) -> list[int | None]:
     return ends
 
 
-def _log_end(heads: list[Heading], log_index: int) -> int:
+def _log_end(heads: list[Heading], log_index: int, roles: dict[str, str]) -> int:
     """Index of the first heading after the work-log section.
 
     Entry headings at the level of the work-log heading itself (``## 工作记录``
@@ -439,29 +440,51 @@ def _log_end(heads: list[Heading], log_index: int) -> int:
     level = heads[log_index].level
     for j in range(log_index + 1, len(heads)):
         head = heads[j]
-        if head.level < level or (head.level == level and not _entry_like(head.text)):
+        if head.level < level or (
+                head.level == level and _entry_heading(head.text, roles) is None):
             return j
     return len(heads)
 
 
-def _entry_like(text: str) -> bool:
-    return bool(_ENTRY_HEADING.match(text) or _DATE_HEADING.match(text.strip()))
+def _entry_heading(text: str, roles: dict[str, str]) -> tuple[str, str, str] | None:
+    """(role as written, date as written, text after them) of a heading like an entry.
+
+    Forms: ``role (date)`` with ``()`` or ``（）`` and optional text after it,
+    ``date role`` (also ``(date) role``), and a bare date. After a leading date,
+    words that are not a role (*roles* adds spellings) are text, not a role.
+    """
+    found = _WHEN.search(text)
+    if found is None:
+        return None
+    before, after = text[: found.start()].rstrip(), text[found.end():].lstrip()
+    if before.endswith(("(", "（")) and after.startswith((")", "）")):
+        role, rest = before[:-1].strip(" \t*_:："), after[1:].strip()
+        if role:
+            return role, found.group(), rest
+    elif before:
+        return None
+    rest = after.lstrip(" -–—:：|·)）").strip()
+    cut = _ROLE_END.search(rest)
+    role = (rest[: cut.start()] if cut else rest).strip(" \t*_")
+    if role and vocab.canonical_role(role, roles):
+        return role, found.group(), rest[cut.end():].strip() if cut else ""
+    return "", found.group(), rest
 
 
-def _entry(head: Heading, in_log: bool, config: Config) -> WorkLogEntry | None:
-    tz = config.timezone
-    match = _ENTRY_HEADING.match(head.text)
-    if match:
-        raw_role = match.group("role").strip().rstrip(":：").strip()
-        role = vocab.canonical_role(raw_role, config.roles) if raw_role else None
-        if role is None and not in_log:
-            return None
-        when = match.group("when")
-        return WorkLogEntry(role, raw_role, when, parse_when(when, tz), 0, head.anchor)
-    if in_log and _DATE_HEADING.match(head.text.strip()):
-        when = head.text.strip()
-        return WorkLogEntry(None, "", when, parse_when(when, tz), 0, head.anchor)
-    return None
+def _entry(task: Task, head: Heading, in_log: bool, config: Config,
+           offset: int) -> WorkLogEntry | None:
+    parsed = _entry_heading(head.text, config.roles)
+    if parsed is None:
+        return None
+    raw_role, when_raw, rest = parsed
+    role = vocab.canonical_role(raw_role, config.roles) if raw_role else None
+    if role is None and not in_log:
+        return None
+    when = parse_when(when_raw, config.timezone)
+    if when is None:
+        message = f"work-log date {when_raw!r} is not a date"
+        task.problems.append(Problem(task.src_uri, message, head.line + offset))
+    return WorkLogEntry(role, raw_role, when_raw, when, 0, head.anchor, rest)
 
 
 def _entry_summary(lines: list[str], start: int, end: int | None) -> str:

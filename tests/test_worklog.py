@@ -68,3 +68,46 @@ def test_entries_at_the_level_of_the_work_log_heading_are_kept(build_site):
         (None, "审核员", "2025-02-24 11:00", 1), ("researcher", "研究员", "2025-02-25 09:00", 1),
         (None, "", "2025-02-26", 0), ("executor", "执行员", "2025-02-28", 0)]
     assert task.worklog[0].summary == "ok"
+
+
+def test_common_entry_heading_variants(build_site):
+    body = ("# 工作记录\n\n## 执行员 (2025-02-24 11:00) 完成实现\n"
+            "## **调试员** (2025-02-24 12:00)\n## 管理者（2025年2月24日 13:00）\n"
+            "## 2025-02-25 研究员\n## (2025-02-26) planner: 拆分任务\n"
+            "## 2025-02-27 修复登录\n### 2025-02-28\n")
+    task = read(build_site, body)
+    assert [(e.role, e.role_raw, e.when_raw, str(e.when), e.summary) for e in task.worklog] == [
+        ("executor", "执行员", "2025-02-24 11:00", "2025-02-24 11:00:00", "完成实现"),
+        ("debugger", "调试员", "2025-02-24 12:00", "2025-02-24 12:00:00", ""),
+        ("manager", "管理者", "2025年2月24日 13:00", "2025-02-24 13:00:00", ""),
+        ("researcher", "研究员", "2025-02-25", "2025-02-25", ""),
+        ("planner", "planner", "2025-02-26", "2025-02-26", "拆分任务"),
+        (None, "", "2025-02-27", "2025-02-27", "修复登录"),
+        (None, "", "2025-02-28", "2025-02-28", ""),
+    ]
+    assert task.problems == []
+
+
+def test_variants_outside_the_work_log_need_a_known_role(build_site):
+    body = ("# Notes\n\n## 2025-02-25 研究员\n## Release (2025-02-24) notes\n"
+            "## 2025-02-27 修复登录\n## 研究员 (2025-02-24) 完成\n")
+    task = read(build_site, body)
+    assert [(e.role, e.when_raw, e.summary) for e in task.worklog] == [
+        ("researcher", "2025-02-25", ""), ("researcher", "2025-02-24", "完成")]
+
+
+def test_an_entry_whose_date_does_not_parse_is_kept_and_reported(build_site):
+    body = "# 工作记录\n\n## 研究员 (2025-13-45)\n- [x] a\n## 审核员 (2025-02-30 10:00)\n"
+    task = read(build_site, body)
+    assert [(e.role, e.role_raw, e.when_raw, e.when) for e in task.worklog] == [
+        ("researcher", "研究员", "2025-13-45", None), (None, "审核员", "2025-02-30 10:00", None)]
+    assert [str(p) for p in task.problems] == [
+        "ai/tasks/w.md:6: work-log date '2025-13-45' is not a date",
+        "ai/tasks/w.md:8: work-log date '2025-02-30 10:00' is not a date"]
+
+
+def test_long_heading_with_a_date_is_read_in_linear_time(build_site):
+    spaces = " " * 100_000
+    task = read(build_site, f"## 研究员{spaces}(2025-02-24){spaces}完成\n## a{spaces}b\n")
+    assert [(e.role, e.when_raw, e.summary) for e in task.worklog] == [
+        ("researcher", "2025-02-24", "完成")]

@@ -27,6 +27,8 @@ from taskmon_site.model import Heading
 
 #: env key of the callable that maps a link target to a page URL (or None).
 RESOLVER = "resolve_link"
+#: env key of a callable told ``(href, line)`` of each link the resolver left as written.
+UNRESOLVED = "unresolved_link"
 
 _FORMATTER = HtmlFormatter(nowrap=True)
 _PATH_MENTION = re.compile(r"(?<![\w/.\-:])((?:[\w.\-]+/)*[\w\-][\w.\-]*\.md)\b")
@@ -141,22 +143,31 @@ def _rewrite_links(state: StateCore) -> None:
     resolve: Callable[[str], str | None] | None = state.env.get(RESOLVER)
     if resolve is None:
         return
+    unresolved = state.env.get(UNRESOLVED) or (lambda href, line: None)
     for block in state.tokens:
         if block.type != "inline" or not block.children:
             continue
-        block.children = _link_children(block.children, resolve)
+        line = block.map[0] if block.map else None
+        block.children = _link_children(block.children, resolve, unresolved, line)
 
 
-def _link_children(children: list[Token], resolve: Callable[[str], str | None]) -> list[Token]:
+def _link_children(children: list[Token], resolve: Callable[[str], str | None],
+                   unresolved: Callable[[str, int | None], None],
+                   line: int | None) -> list[Token]:
+    """The children with links rewritten; *line* is the 0-based line they start on."""
     result: list[Token] = []
     in_link = 0
     for child in children:
+        if child.type in ("softbreak", "hardbreak") and line is not None:
+            line += 1
         if child.type == "link_open":
             in_link += 1
             href = str(child.attrGet("href") or "")
             target = resolve(href)
             if target is not None:
                 child.attrSet("href", target)
+            else:
+                unresolved(href, line)
         elif child.type == "link_close":
             in_link -= 1
         if in_link or child.type not in ("text", "code_inline"):

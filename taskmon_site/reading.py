@@ -12,14 +12,14 @@ import bisect
 import re
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from markdown_it.token import Token
 
 from taskmon_site import vocab
 from taskmon_site.config import Config
 from taskmon_site.dates import parse_when
-from taskmon_site.markdown import RESOLVER, Heading, Markdown, headings
+from taskmon_site.markdown import RESOLVER, UNRESOLVED, Heading, Markdown, headings
 from taskmon_site.model import (ChecklistItem, Doc, Page, Progress, Section, Task,
                                 WorkLogEntry)
 from taskmon_site.source import Parsed, Problem, decode, preamble_fields, split_front_matter
@@ -115,6 +115,28 @@ def make_resolver(page: Page, urls: dict[str, str], config: Config) -> Callable:
     return resolve
 
 
+def report_missing(page: Page, config: Config, offset: int) -> Callable:
+    """Note a problem for each link to a ``.md`` file that is not in the repository.
+
+    *offset* is the file line of the Markdown text's first line. Links leaving
+    the repository and links to other kinds of files are not checked.
+    """
+
+    def unresolved(href: str, line: int | None) -> None:
+        found = link_target(href, page.src_uri)
+        if not found or not found[0] or not found[0][0].casefold().endswith(".md"):
+            return
+        # TODO: as in _repo_link, a cached page keeps this problem when the file appears.
+        if any((config.source_dir / candidate).exists() for candidate in found[0]):
+            return
+        path = unquote(href.partition("#")[0].split("?", 1)[0])
+        where = None if line is None else line + offset
+        message = f"link target {path!r} does not exist"
+        page.problems.append(Problem(page.src_uri, message, where))
+
+    return unresolved
+
+
 def _repo_link(config: Config, candidates: list[str], fragment: str) -> str | None:
     if not config.repo_url:
         return None
@@ -140,7 +162,7 @@ class Reader:
     def read_doc(self, doc: Doc) -> Doc:
         parsed, _ = read_file(doc.abs_src_path, doc.src_uri)
         doc.problems = list(parsed.problems)
-        tokens, heads = self._render(doc, parsed.body)
+        tokens, heads = self._render(doc, parsed.body, parsed.body_line)
         title = parsed.meta.get("title")
         first_h1 = next((h.text for h in heads if h.level == 1), "")
         doc.title = title if isinstance(title, str) and title else (
@@ -162,7 +184,7 @@ class Reader:
         task.meta = meta
         meta_title = self._apply_fields(task, meta, lines)
 
-        tokens, heads = self._render(task, parsed.body)
+        tokens, heads = self._render(task, parsed.body, parsed.body_line)
         body_lines = parsed.body.split("\n")
         offset = parsed.body_line
         self._read_sections(task, tokens, heads, offset)
@@ -177,11 +199,12 @@ class Reader:
         task.excerpt = " ".join((desc.text if desc else task.text).split())[:EXCERPT_CHARS]
         return task
 
-    def _render(self, page: Page, body: str) -> tuple[list[Token], list[Heading]]:
+    def _render(self, page: Page, body: str, offset: int) -> tuple[list[Token], list[Heading]]:
         page.references = set()
         page.lookups = {}
         page.mentions = mentions(body)
-        env: dict[str, Any] = {RESOLVER: make_resolver(page, self.urls, self.config)}
+        env: dict[str, Any] = {RESOLVER: make_resolver(page, self.urls, self.config),
+                               UNRESOLVED: report_missing(page, self.config, offset)}
         tokens = self.markdown.parse(body, env)
         _drop_cjk_softbreaks(tokens)
         heads = headings(tokens)

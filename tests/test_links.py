@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import unquote
 
+from conftest import write_tree
+
+from taskmon_site.cli import main
+
 
 def test_link_to_a_chinese_heading_of_another_page_is_encoded_once(build_site):
     files = {"ai/tasks/t.md": "---\ntask_id: t\n---\nSee [a](docs/a.md#中文-标题).\n",
@@ -23,3 +27,30 @@ def test_fragment_to_a_repository_file_is_encoded_once(build_site):
     html = (builder.output_dir / "tasks/a.html").read_text(encoding="utf-8")
     assert ('<a href="https://git.example/r/blob/main/src/main.c#'
             '%E5%87%BD%E6%95%B0%20%E4%B8%80">code</a>') in html
+
+
+def test_links_to_missing_markdown_files_are_warnings_with_their_line(build_site):
+    body = ("# T\n\nSee [a](docs/a.md#x), [gone](docs/nope.md) and\n"
+            "later [also gone](../../Plan%20B.md#s) in one paragraph.\n\n"
+            "| a | b |\n|---|---|\n| [cell](missing.md) | 2 |\n\n"
+            "[readme](../../README.md) [img](pic.png) ![pic](pic.png) [out](../../../x.md)\n"
+            "[dir](docs/) docs/also-missing.md `docs/nope.md` [site](https://x.org/a.md)\n")
+    files = {"ai/tasks/t.md": "---\ntask_id: t\n---\n" + body, "docs/a.md": "# A\n",
+             "README.md": "# R\n"}
+    builder = build_site(files)
+    assert [str(p) for p in builder.site.problems] == [
+        "ai/tasks/t.md:6: link target 'docs/nope.md' does not exist",
+        "ai/tasks/t.md:7: link target '../../Plan B.md' does not exist",
+        "ai/tasks/t.md:11: link target 'missing.md' does not exist",
+    ]
+
+
+def test_a_missing_link_target_fails_a_strict_build(tmp_path, capsys):
+    src = write_tree(tmp_path / "src", {"docs/a.md": "# A\n\n[b](b.md)\n",
+                                        "ai/tasks/t.md": "---\ntask_id: t\n---\n"})
+    code = main(["build", str(src), "-o", str(tmp_path / "out"), "--no-search", "-q",
+                 "--strict"])
+    assert code == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "WARNING: docs/a.md:3: link target 'b.md' does not exist",
+        "ERROR: 1 warnings and --strict is set"]

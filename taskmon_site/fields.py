@@ -57,3 +57,10 @@ _BACKLOG = {
 }
 
 PRESETS: dict[str, dict[str, list[str]]] = {"workflow": _WORKFLOW, "backlog": _BACKLOG}
+
+#: Fields whose values are people (``assignee: "@alice"``), not workflow roles: a
+#: value that is no role is shown as written and is not a problem.
+PEOPLE_FIELDS: dict[str, frozenset[str]] = {
+    "workflow": frozenset(),
+    "backlog": frozenset({"current_role", "next_role"}),
+}

@@ -19,6 +19,7 @@ from markdown_it.token import Token
 from taskmon_site import vocab
 from taskmon_site.config import Config
 from taskmon_site.dates import parse_when
+from taskmon_site.fields import PEOPLE_FIELDS
 from taskmon_site.markdown import RESOLVER, UNRESOLVED, Heading, Markdown, headings
 from taskmon_site.model import (ChecklistItem, Doc, Page, Progress, Section, Task,
                                 WorkLogEntry)
@@ -236,12 +237,13 @@ class Reader:
         task.id = _scalar(raw_id) or Path(task.src_uri).stem
         task.status_raw = _scalar(get("status"))
         task.status = self._canonical(task, "status", task.status_raw, line.get("status"))
+        people = PEOPLE_FIELDS[self.config.fields_preset]
         task.current_role_raw = _scalar(get("current_role"))
         task.current_role = self._canonical(task, "role", task.current_role_raw,
-                                            line.get("current_role"))
+                                            line.get("current_role"), "current_role" in people)
         task.next_role_raw = _scalar(get("next_role"))
         task.next_role = self._canonical(task, "role", task.next_role_raw,
-                                         line.get("next_role"))
+                                         line.get("next_role"), "next_role" in people)
         for name in ("created", "updated", "completed"):
             raw = _scalar(get(name))
             setattr(task, f"{name}_raw", raw)
@@ -255,14 +257,16 @@ class Reader:
         task.extra = {k: v for k, v in meta.items() if k not in taken}
         return title
 
-    def _canonical(self, task: Task, kind: str, raw: str, line: int | None) -> str | None:
+    def _canonical(self, task: Task, kind: str, raw: str, line: int | None,
+                   people: bool = False) -> str | None:
+        """The canonical id of *raw*; unknown is a problem unless the field holds people."""
         if not raw:
             return None
         if kind == "status":
             found = vocab.canonical_status(raw, self.config.statuses)
         else:
             found = vocab.canonical_role(raw, self.config.roles)
-        if found is None:
+        if found is None and not people:
             task.problems.append(Problem(task.src_uri, f"unknown {kind} {raw!r}", line))
         return found
 

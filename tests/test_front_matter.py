@@ -138,3 +138,23 @@ def test_two_keys_of_one_field_with_different_values_are_reported(build_site):
         "ai/tasks/both.md:5: 'status' and '状态' are both set; the value of 'status' is used",
     ]
     assert task.extra == {"任务ID": "t2", "状态": "已完成", "标题": "Same"}
+
+
+def test_backlog_assignees_are_people_not_unknown_roles(build_site):
+    text = ("---\nid: task-1\ntitle: T\nstatus: To Do\nassignee: ['@alice']\n"
+            "reviewer: '@bob'\n---\n")
+    other = "---\nid: task-2\nstatus: To Do\nassignee: [planner]\n---\n"
+    builder = build_site({"tasks/task-1.md": text, "tasks/task-2.md": other,
+                          "taskmon.toml": '[fields]\npreset = "backlog"\n'})
+    one, two = builder.site.tasks
+    assert (one.current_role, one.current_role_raw, one.next_role_raw) == (None, "@alice", "@bob")
+    assert two.current_role == "planner"
+    assert builder.site.problems == []
+    html = (builder.output_dir / "tasks/task-1.html").read_text(encoding="utf-8")
+    assert '<dd data-field="current_role"><span class="role role-unknown">@alice' in html
+
+
+def test_workflow_roles_that_are_not_known_are_still_problems(build_site):
+    text = "---\ntask_id: w\ncurrent_role: '@alice'\n---\n"
+    task = build_site({"ai/tasks/w.md": text}).site.tasks[0]
+    assert [str(p) for p in task.problems] == ["ai/tasks/w.md:3: unknown role '@alice'"]

@@ -138,6 +138,22 @@ def _add_anchors(state: StateCore) -> None:
                            Token("link_close", "a", -1)]
 
 
+def inline_text(token: Token) -> str:
+    """The text an inline token shows: no markup or raw HTML, images as their alt text.
+
+    Line breaks inside a paragraph stay ``\n``.
+    """
+    parts = []
+    for child in token.children or []:
+        if child.type in ("text", "code_inline"):
+            parts.append(child.content)
+        elif child.type in ("softbreak", "hardbreak"):
+            parts.append("\n")
+        elif child.type == "image":
+            parts.append(inline_text(child))
+    return "".join(parts)
+
+
 def _rewrite_links(state: StateCore) -> None:
     """Point links (and bare ``*.md`` path mentions) at the pages built from them."""
     resolve: Callable[[str], str | None] | None = state.env.get(RESOLVER)

@@ -20,7 +20,8 @@ from taskmon_site import vocab
 from taskmon_site.config import Config
 from taskmon_site.dates import parse_when
 from taskmon_site.fields import PEOPLE_FIELDS
-from taskmon_site.markdown import RESOLVER, UNRESOLVED, Heading, Markdown, headings
+from taskmon_site.markdown import (RESOLVER, UNRESOLVED, Heading, Markdown, headings,
+                                   inline_text)
 from taskmon_site.model import (ChecklistItem, Doc, Page, Progress, Section, Task,
                                 WorkLogEntry)
 from taskmon_site.source import Parsed, Problem, decode, preamble_fields, split_front_matter
@@ -52,7 +53,6 @@ _WHEN = re.compile(
 _ROLE_END = re.compile(r"[:：,，|]| [-–—] ")
 _CHECK_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[([ xX])\]")
 _LIST_FIELDS = ("labels", "dependencies")
-_PLAIN_STRIP = re.compile(r"[`*_>#~|]|\[([^\]]*)\]\([^)]*\)")
 #: Han, kana and CJK punctuation (full-width forms too): scripts written without spaces.
 _CJK = ("\u2e80-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef"
         "\U00020000-\U0002ffff")
@@ -191,7 +191,7 @@ class Reader:
         self._read_sections(task, tokens, heads, offset)
         task.items = _checklist(tokens, body_lines, heads, offset)
         task.progress = Progress(sum(i.done for i in task.items), len(task.items))
-        task.worklog = _worklog(task, heads, body_lines, offset, self.config)
+        task.worklog = _worklog(task, heads, tokens, offset, self.config)
         task.toc = [h for h in heads if 1 <= h.level <= 2]
         task.title, task.title_from = _title(task, meta_title, heads, tokens)
         task.text = _plain_text(tokens)
@@ -360,11 +360,11 @@ def _plain_text(tokens: list[Token]) -> str:
     parts, size = [], 0
     for token in tokens:
         if token.type in ("inline", "fence", "code_block"):
-            parts.append(token.content)
+            parts.append(inline_text(token) if token.type == "inline" else token.content)
             size += len(token.content)
             if size > TEXT_LIMIT * 2:
                 break
-    text = _join_cjk_breaks(_PLAIN_STRIP.sub(r"\1", " ".join(parts)))
+    text = _join_cjk_breaks(" ".join(parts))
     text = re.sub(r"\s+", " ", text).strip()
     return text[:TEXT_LIMIT]
 
@@ -412,7 +412,7 @@ def _checklist(tokens: list[Token], lines: list[str], heads: list[Heading],
     return items
 
 
-def _worklog(task: Task, heads: list[Heading], lines: list[str], offset: int,
+def _worklog(task: Task, heads: list[Heading], tokens: list[Token], offset: int,
              config: Config) -> list[WorkLogEntry]:
     """Entries: ``<role> (<date>)`` headings anywhere; any role or bare dates in the work log.
 
@@ -432,6 +432,9 @@ def _worklog(task: Task, heads: list[Heading], lines: list[str], offset: int,
 
     ends = _section_ends(heads)
     item_lines = [item.line for item in task.items]
+    paragraphs = [(t.map[0], tokens[i + 1]) for i, t in enumerate(tokens)
+                  if t.type == "paragraph_open" and t.level == 0 and t.map]
+    paragraph_lines = [line for line, _ in paragraphs]
     entries = []
     for n, (i, entry) in enumerate(found):
         head, end = heads[i], ends[i]
@@ -442,7 +445,11 @@ def _worklog(task: Task, heads: list[Heading], lines: list[str], offset: int,
         first = bisect.bisect_right(item_lines, entry.line)
         last = len(item_lines) if end is None else bisect.bisect_left(item_lines, end + offset)
         entry.items = task.items[first:last]
-        entry.summary = entry.summary or _entry_summary(lines, head.line + 1, end)
+        if not entry.summary:
+            k = bisect.bisect_right(paragraph_lines, head.line)
+            if k < len(paragraphs) and (end is None or paragraphs[k][0] < end):
+                paragraph = inline_text(paragraphs[k][1]).replace("\n", " ").strip()
+                entry.summary = _first_sentence(paragraph)
         entries.append(entry)
     return entries
 
@@ -512,23 +519,3 @@ def _entry(task: Task, head: Heading, in_log: bool, config: Config,
         message = f"work-log date {when_raw!r} is not a date"
         task.problems.append(Problem(task.src_uri, message, head.line + offset))
     return WorkLogEntry(role, raw_role, when_raw, when, 0, head.anchor, rest)
-
-
-def _entry_summary(lines: list[str], start: int, end: int | None) -> str:
-    """The first sentence of the first prose paragraph under an entry heading."""
-    paragraph: list[str] = []
-    in_code = False
-    for line in lines[start:end]:
-        text = line.strip()
-        if text.startswith(("```", "~~~")):
-            in_code = not in_code
-        if paragraph and (in_code or not text or _starts_block(text)):
-            break
-        if text and not in_code and not _starts_block(text):
-            paragraph.append(text)
-    plain = _join_cjk_breaks(_PLAIN_STRIP.sub(r"\1", "\n".join(paragraph)))
-    return _first_sentence(plain.replace("\n", " "))
-
-
-def _starts_block(text: str) -> bool:
-    return text.startswith(("#", "-", "*", "|", "```", "~~~", ">")) or text[0].isdigit()

@@ -44,7 +44,7 @@ def test_checklist_groups_and_entry_items_scale_linearly():
     task.items = _checklist(tokens, lines, heads, 5)
     assert (len(task.items), task.items[-1].group, task.items[-1].line) == (
         n, heads[-1].text, 2 * n + 4)
-    task.worklog = _worklog(task, heads, lines, 5, Config(Path(".")))
+    task.worklog = _worklog(task, heads, tokens, 5, Config(Path(".")))
     assert len(task.worklog) == n
     assert all(e.items == [task.items[k]] for k, e in enumerate(task.worklog))
 

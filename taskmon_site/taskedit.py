@@ -128,10 +128,12 @@ _KEY_RE = re.compile(
     r"""|(?P<sq>'(?:[^'\r\n]|'')*'))"""
     r"""[ \t]*:(?=[ \t\r\n]|$)"""
 )
-#: Front-matter fences as the site's reader takes them: three or more dashes (not
-#: YAML's "..." end marker, which the site does not read as closing the block).
+#: Front-matter fences as the site's reader takes them: three or more dashes open
+#: the block, they or YAML's "..." end marker close it.
 _OPEN_RE = re.compile(r"-{3,}[ \t]*")
-_CLOSE_RE = _OPEN_RE
+_CLOSE_RE = re.compile(r"(?:-{3,}|\.\.\.)[ \t]*")
+#: TOML front matter, which the site reads but the editor does not write.
+_TOML_RE = re.compile(r"\+{3}[ \t]*")
 _HEADING_RE = re.compile(r" {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*")
 _FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})")
 _TASK_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
@@ -513,6 +515,9 @@ def _ensure_front_matter(tf: TaskFile) -> TaskFile:
         return tf
     if tf.lines and _OPEN_RE.fullmatch(_body(tf.lines[0])):
         raise FrontMatterError(tf.path, "front matter has no closing '---' line")
+    if tf.lines and _TOML_RE.fullmatch(_body(tf.lines[0])):
+        raise FrontMatterError(tf.path, "has TOML front matter (+++), which task commands "
+                                        "do not edit; change it by hand")
     fence = "---" + tf.newline
     return _with_lines(tf, [fence, fence, *tf.lines])
 

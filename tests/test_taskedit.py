@@ -350,11 +350,18 @@ def test_front_matter_fenced_with_more_dashes_is_edited_like_the_site_reads_it()
     ('---\nstatus: "in_progress\n  more"\n---\n', "'status' is not a one-line value"),
     ("---\nstatus: pending\nstatus: in_progress\n---\n", "'status' appears more than once"),
     ("---\nstatus: pending\n", "no closing '---' line"),
-    ("---\nstatus: pending\n...\n# Body\n", "no closing '---' line"),
+    ("+++\nstatus = 'pending'\n+++\n# Body\n", "has TOML front matter (+++)"),
 ])
 def test_front_matter_that_cannot_be_edited_surgically_is_refused(text, message):
     with pytest.raises(te.FrontMatterError, match=re.escape(message)):
         te.set_status(te.parse_task_bytes(text.encode(), "t.md"), "pending", force=True, now=NOW)
+
+
+def test_front_matter_ended_by_yaml_dots_is_edited_as_the_site_reads_it():
+    text = "---\nstatus: pending\nupdated_at: '2025-02-01'\n...\n# Body\n"
+    tf = te.set_status(te.parse_task_bytes(text.encode(), "t.md"), "in_progress", now=NOW)
+    assert edited_text(tf) == ("---\nstatus: in_progress\nupdated_at: '2025-03-01'\n...\n"
+                               "# Body\n")
 
 
 # -- handoff ---------------------------------------------------------------------------------

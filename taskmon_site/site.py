@@ -23,6 +23,8 @@ from taskmon_site.source import Problem
 #: Statuses that are still moving and so can go stale.
 OPEN_STATUSES = ("pending", "in_progress", "paused", "review", "rework")
 RECENT_LIMIT = 12
+#: Files a duplicate-id problem names; the rest are counted.
+DUPLICATES_NAMED = 5
 UNKNOWN = "unknown"
 
 
@@ -131,12 +133,13 @@ def _duplicate_ids(tasks: list[Task]) -> list[Problem]:
     problems = []
     for task_id, same in by_id.items():
         if len(same) > 1:
-            files = ", ".join(t.src_uri for t in same)
             for task in same:
-                problem = Problem(task.src_uri, f"duplicate task id {task_id!r} (also in: "
-                                  f"{', '.join(t.src_uri for t in same if t is not task)})")
-                problems.append(problem)
-            del files
+                others = [t.src_uri for t in same[:DUPLICATES_NAMED + 1] if t is not task]
+                named = ", ".join(others[:DUPLICATES_NAMED])
+                more = len(same) - 1 - min(len(others), DUPLICATES_NAMED)
+                rest = f" and {more} more" if more else ""
+                problems.append(Problem(task.src_uri, f"duplicate task id {task_id!r} "
+                                                      f"(also in: {named}{rest})"))
     return problems
 
 

@@ -329,3 +329,16 @@ def test_soft_line_breaks_between_chinese_characters_add_no_space(build_site):
     assert ("<p>上线 ledger-api 前，需要把表格数据清洗成统一格式的 CSV，整理科目和分录（postings）。"
             "English words\non two lines keep their space.</p>") in html
     assert "<p>对比了三种建模方式，<strong>结论</strong>是两表结构最适合。其余见下文。</p>" in html
+
+
+def test_many_files_with_one_id_name_five_others_and_count_the_rest(build_site):
+    files = {f"ai/tasks/t{i:02}.md": "---\ntask_id: same\n---\n" for i in range(9)}
+    builder = build_site(files)
+    messages = [str(p) for p in builder.site.problems]
+    assert len(messages) == 9
+    assert messages[0] == ("ai/tasks/t00.md: duplicate task id 'same' (also in: ai/tasks/t01.md, "
+                           "ai/tasks/t02.md, ai/tasks/t03.md, ai/tasks/t04.md, ai/tasks/t05.md "
+                           "and 3 more)")
+    assert messages[8] == ("ai/tasks/t08.md: duplicate task id 'same' (also in: ai/tasks/t00.md, "
+                           "ai/tasks/t01.md, ai/tasks/t02.md, ai/tasks/t03.md, ai/tasks/t04.md "
+                           "and 3 more)")

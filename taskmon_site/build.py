@@ -32,8 +32,7 @@ from taskmon_site.globs import glob_match, static_prefix
 from taskmon_site.logs import REPEAT_LIMIT
 from taskmon_site.model import Doc, Page, Task
 from taskmon_site.render import Fragments, Renderer, neighbours
-from taskmon_site.search import (BUNDLES_FILE, SEARCH_DIR, build_search_index,
-                                 shard_count)
+from taskmon_site.search import BUNDLES_FILE, SEARCH_DIR, build_search_index
 from taskmon_site.site import Site, index_site, stale_horizon
 from taskmon_site.source import Problem
 from taskmon_site.state import BuildState, Output, Source, state_file
@@ -580,9 +579,8 @@ class SiteBuilder:
 
 
     def _write_indexes(self, site: Site) -> list[str]:
-        bundles = shard_count(len(site.tasks) + len(site.docs)) if self.config.search else 0
         pages = self.renderer.index_pages(site, self.fragments(),
-                                          lambda t: self.sources[t.src_uri].json, bundles)
+                                          lambda t: self.sources[t.src_uri].json)
         return self._write_files((url, text.encode("utf-8") if isinstance(text, str) else text)
                                  for url, text in pages)
 

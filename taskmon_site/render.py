@@ -196,19 +196,17 @@ class Renderer:
     # -- the index pages ----------------------------------------------------------------
 
     def index_pages(self, site: Site, fragments: dict[str, Fragments],
-                    json_of: Callable[[Task], bytes],
-                    search_bundles: int = 0) -> Iterator[tuple[str, str | list[bytes]]]:
+                    json_of: Callable[[Task], bytes]) -> Iterator[tuple[str, str | list[bytes]]]:
         """The dashboard, list, board, docs index, problems page and data files.
 
         Rows, cards and data.js records come from *fragments* (by src_uri); each
         task's tasks.json entry from *json_of*. One page at a time, so a site of
-        many tasks never holds them all; tasks.json comes in pieces. build.js
-        tells the search box how many search bundles to load.
+        many tasks never holds them all; tasks.json comes in pieces.
         """
         data_js, data_version = self.data_js(site, fragments)
         yield DATA_JS_URL, data_js
         del data_js
-        yield BUILD_JS_URL, build_js(site, search_bundles)
+        yield BUILD_JS_URL, build_js(site)
         yield INDEX_URL, self._page("dashboard.html", INDEX_URL, site=site, title="",
                                     data_version=data_version)
         rows = {"": [fragments[t.src_uri].row for t in site.tasks]}
@@ -409,9 +407,9 @@ def tasks_json(site: Site, json_of: Callable[[Task], bytes]) -> list[bytes]:
     return pieces
 
 
-def build_js(site: Site, search_bundles: int) -> str:
+def build_js(site: Site) -> str:
     """A tiny script every page loads: when the site was built (no page rewrite needed)."""
     info = {"builtAt": site.built_at.isoformat(), "tasks": len(site.tasks),
-            "problems": len(site.problems), "searchBundles": search_bundles}
+            "problems": len(site.problems)}
     payload = json.dumps(info).replace("<", "\\u003c")
     return f"window.TASKMON_BUILD = {payload};\n"

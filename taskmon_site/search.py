@@ -38,8 +38,13 @@ log = logging.getLogger(__name__)
 SEARCH_DIR = "pagefind"
 #: Pages per bundle: Pagefind needs about 200 KB of memory per page it indexes.
 SHARD_PAGES = 500
-#: Describes the bundles in SEARCH_DIR: their number and language.
+#: Describes the bundles in SEARCH_DIR: their number and language, and which pages
+#: the delta bundle holds (the search box prefers its copy of them) or are gone.
 BUNDLES_FILE = "bundles.json"
+#: The bundle of pages changed since their own bundle was indexed.
+DELTA = "delta"
+#: Changed pages the delta bundle takes before their bundles are indexed again.
+DELTA_PAGES = 100
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 _PAGES = re.compile(r"Indexed (\d+) pages?")
 
@@ -93,11 +98,14 @@ def build_search_index(site: Site, output_dir: Path,
                        changed: Iterable[str] | None = None) -> SearchReport | None:
     """Index the task and doc pages written to *output_dir*; None when that failed.
 
-    Only the bundles holding a *changed* URL (a page written or removed) are
-    indexed again, unless *changed* is None or the bundles are of another
-    number or language. Each new bundle is written beside the old one and
-    swapped in, so a site being served keeps a working index while it is
-    rebuilt. A missing or failing Pagefind is a warning: the site works
+    With *changed* (URLs of pages written or removed since the last indexing),
+    those pages go to the small delta bundle instead of their bundles, and the
+    search box prefers the delta's copy; once the delta holds more than
+    :data:`DELTA_PAGES`, their bundles are indexed again and the delta is
+    emptied. Without *changed*, or when the bundles are of another number or
+    language, every bundle is indexed. Each new bundle is written beside the
+    old one and swapped in, so a site being served keeps a working index while
+    it is rebuilt. A missing or failing Pagefind is a warning: the site works
     without search.
     """
     binary = pagefind_binary()
@@ -114,30 +122,62 @@ def build_search_index(site: Site, output_dir: Path,
         shards[shard_of(url, count)].append(url)
 
     root = output_dir / SEARCH_DIR
-    wanted = {"bundles": count, "language": language, "shard_pages": SHARD_PAGES}
-    if _bundles(root) != wanted:
+    layout = {"bundles": count, "language": language, "shard_pages": SHARD_PAGES}
+    known = _bundles(root) or {}
+    if {key: known.get(key) for key in layout} != layout:
         shutil.rmtree(root, ignore_errors=True)  # bundles of another layout: none is kept
-        dirty = set(range(count))
-    elif changed is None:
-        dirty = set(range(count))
-    else:
-        dirty = {shard_of(url, count) for url in changed}
-        dirty |= {n for n in range(count) if not (root / str(n)).is_dir()}
-    if not dirty:
+        changed = None
+    plan = _plan(shards, set(urls), known, changed, root)
+    jobs = {str(n): (shards[n], "") for n in sorted(plan.bundles)}
+    if plan.delta and plan.delta != known.get("delta"):
+        jobs[DELTA] = (plan.delta, DELTA + "/")
+    if not jobs and (plan.delta, plan.removed) == (known.get("delta", []),
+                                                   known.get("removed", [])):
         return SearchReport(0, language, time.perf_counter() - started, 0, count)
 
-    ok = _index_shards(binary, output_dir, {n: shards[n] for n in sorted(dirty)}, language)
+    ok = _index_shards(binary, output_dir, jobs, language)
     for extra in root.glob("[0-9]*"):
         if extra.is_dir() and extra.name.isdigit() and int(extra.name) >= count:
             shutil.rmtree(extra, ignore_errors=True)
     if not ok:
         return None
-    (root / BUNDLES_FILE).write_text(json.dumps(wanted), encoding="utf-8")
-    pages = sum(len(shards[n]) for n in dirty)
-    report = SearchReport(pages, language, time.perf_counter() - started, len(dirty), count)
+    if not plan.delta:
+        shutil.rmtree(root / DELTA, ignore_errors=True)
+    state = {**layout, "delta": plan.delta, "removed": plan.removed}
+    (root / BUNDLES_FILE).write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+    pages = sum(len(urls) for urls, _ in jobs.values())
+    report = SearchReport(pages, language, time.perf_counter() - started, len(plan.bundles),
+                          count)
+    where = (f", {len(plan.bundles)} of {count} bundles" if count > 1 else "") + (
+        f", {len(plan.delta)} in the delta" if plan.delta else "")
     log.info("Indexed %d pages for search (%s) in %.2f s%s", report.pages, language,
-             report.seconds, f", {len(dirty)} of {count} bundles" if count > 1 else "")
+             report.seconds, where)
     return report
+
+
+@dataclass
+class _Plan:
+    #: Bundles to index again.
+    bundles: set[int]
+    #: URLs in the delta bundle, and URLs removed since their bundle was indexed.
+    delta: list[str]
+    removed: list[str]
+
+
+def _plan(shards: list[list[str]], present: set[str], known: dict,
+          changed: Iterable[str] | None, root: Path) -> _Plan:
+    """What to index: bundles, and what the delta bundle holds."""
+    count = len(shards)
+    if changed is None:
+        return _Plan(set(range(count)), [], [])
+    missing = {n for n in range(count) if not (root / str(n)).is_dir()}
+    touched = {*known.get("delta", []), *known.get("removed", []), *changed}
+    if len(touched) > DELTA_PAGES:
+        return _Plan(missing | {shard_of(u, count) for u in touched}, [], [])
+    fresh = {u for n in missing for u in shards[n]}
+    delta = sorted(u for u in touched if u in present and u not in fresh)
+    removed = sorted(u for u in touched if u not in present and shard_of(u, count) not in missing)
+    return _Plan(missing, delta, removed)
 
 
 def _bundles(root: Path) -> dict | None:
@@ -147,24 +187,25 @@ def _bundles(root: Path) -> dict | None:
         return None
 
 
-def _index_shards(binary: Path, output_dir: Path, shards: dict[int, list[str]],
+def _index_shards(binary: Path, output_dir: Path, bundles: dict[str, tuple[list[str], str]],
                   language: str) -> bool:
-    """Run Pagefind on each shard, as many at a time as there are CPUs."""
+    """Run Pagefind on each bundle (name → its URLs and a path prefix for them), as
+    many at a time as there are CPUs."""
     root = output_dir / SEARCH_DIR
     root.mkdir(parents=True, exist_ok=True)
-    waiting = list(shards.items())
-    running: list[tuple[int, subprocess.Popen, Path]] = []
+    waiting = list(bundles.items())
+    running: list[tuple[str, subprocess.Popen, Path]] = []
     ok = True
     try:
         while waiting or running:
             while waiting and len(running) < cpus():
-                n, urls = waiting.pop(0)
+                name, (urls, prefix) = waiting.pop(0)
                 try:
-                    running.append(_start(binary, output_dir, n, urls, language))
+                    running.append(_start(binary, output_dir, name, urls, prefix, language))
                 except SearchFailure:
                     return False
-            n, process, pages = running.pop(0)
-            ok = _finish(n, process, pages, root) and ok
+            name, process, pages = running.pop(0)
+            ok = _finish(name, process, pages, root) and ok
     finally:
         for _, process, pages in running:
             process.kill()
@@ -172,19 +213,20 @@ def _index_shards(binary: Path, output_dir: Path, shards: dict[int, list[str]],
     return ok
 
 
-def _start(binary: Path, output_dir: Path, n: int, urls: list[str],
-           language: str) -> tuple[int, subprocess.Popen, Path]:
-    """Start Pagefind on a folder of links to the shard's pages (same relative URLs)."""
-    pages = output_dir / f".pagefind-pages-{n}"
+def _start(binary: Path, output_dir: Path, name: str, urls: list[str], prefix: str,
+           language: str) -> tuple[str, subprocess.Popen, Path]:
+    """Start Pagefind on a folder of links to the bundle's pages, at their URLs behind
+    *prefix* (the delta's pages are found under ``delta/``)."""
+    pages = output_dir / f".pagefind-pages-{name}"
     shutil.rmtree(pages, ignore_errors=True)
     for url in urls:
-        target = pages / url
+        target = pages / (prefix + url)
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             os.link(output_dir / url, target)
         except OSError:
             shutil.copyfile(output_dir / url, target)
-    fresh = output_dir / SEARCH_DIR / f".{n}.new"
+    fresh = output_dir / SEARCH_DIR / f".{name}.new"
     shutil.rmtree(fresh, ignore_errors=True)
     command = [str(binary), "--site", str(pages), "--output-path", str(fresh),
                "--force-language", language, "--keep-index-url",
@@ -196,15 +238,15 @@ def _start(binary: Path, output_dir: Path, n: int, urls: list[str],
         log.warning("Search index not built: %s", exc)
         shutil.rmtree(pages, ignore_errors=True)
         raise SearchFailure from exc
-    return n, process, pages
+    return name, process, pages
 
 
 class SearchFailure(Exception):
     """Pagefind could not be started."""
 
 
-def _finish(n: int, process: subprocess.Popen, pages: Path, root: Path) -> bool:
-    fresh = root / f".{n}.new"
+def _finish(name: str, process: subprocess.Popen, pages: Path, root: Path) -> bool:
+    fresh = root / f".{name}.new"
     try:
         stdout, stderr = process.communicate(timeout=900)
     except subprocess.TimeoutExpired:
@@ -217,7 +259,7 @@ def _finish(n: int, process: subprocess.Popen, pages: Path, root: Path) -> bool:
                     f": {detail[-1]}" if detail else "")
         shutil.rmtree(fresh, ignore_errors=True)
         return False
-    _swap(fresh, root / str(n))
+    _swap(fresh, root / name)
     return True
 
 

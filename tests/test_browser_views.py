@@ -886,3 +886,32 @@ def test_text_has_readable_contrast(sites, browser, scheme):
         page.goto(url(sites["en"], path))
         assert page.evaluate(CONTRAST, TEXT) == [], path
     page.context.close()
+
+
+def test_search_shows_the_delta_copy_of_a_changed_page_and_not_removed_ones(tmp_path, page):
+    fruit = ["apple", "banana", "cherry", "damson", "elderberry", "fig"]
+    files = {f"ai/tasks/t{i}.md": f"---\ntask_id: t{i}\ntitle: Task {i}\n---\n# Description\n"
+             f"About {word}.\n" for i, word in enumerate(fruit)}
+    root = write_tree(tmp_path / "src", files)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(search, "SHARD_PAGES", 2)
+        built = build(root, tmp_path / "site")
+        (root / "ai/tasks/t2.md").write_text(
+            "---\ntask_id: t2\ntitle: Task 2\n---\n# Description\nAbout quince.\n")
+        (root / "ai/tasks/t4.md").unlink()
+        build(root, tmp_path / "site")
+    state = json.loads((built.output_dir / "pagefind/bundles.json").read_text())
+    assert "tasks/t2.html" in state["delta"] and state["removed"] == ["tasks/t4.html"]
+    results = page.locator("#search-results")
+    with serving(built.output_dir) as base:
+        page.goto(base + "index.html")
+        page.fill("#site-search", "quince")
+        expect(results.locator("a")).to_have_count(1)
+        assert results.locator("a").get_attribute("href").endswith("/tasks/t2.html")
+        page.fill("#site-search", "cherry")  # only in the old copy of t2
+        expect(results).to_contain_text("Nothing found.")
+        page.fill("#site-search", "elderberry")  # t4 was removed
+        expect(results).to_contain_text("Nothing found.")
+        page.fill("#site-search", "damson")
+        expect(results.locator("a")).to_have_text(re.compile("Task 3"))
+    assert page.errors == []

@@ -409,33 +409,55 @@ def test_full_build_indexes_for_search_only_when_pages_changed(build_site):
     assert index.stat().st_mtime_ns == stamp
     (builder.config.source_dir / "ai/tasks/a.md").write_text("---\ntask_id: a\n---\n# 改了\n")
     SiteBuilder(builder.config).build()
-    assert index.stat().st_mtime_ns != stamp
+    assert index.stat().st_mtime_ns == stamp  # the edited page went to the delta bundle
+    assert bundles_state(builder)["delta"] == ["tasks/a.html"]
 
 
-def test_search_bundles_are_indexed_again_only_where_pages_changed(build_site, monkeypatch):
+def bundles_state(builder) -> dict:
+    return json.loads((builder.output_dir / "pagefind" / "bundles.json").read_text())
+
+
+def page_count(bundle) -> int:
+    entry = json.loads((bundle / "pagefind-entry.json").read_text())
+    return sum(lang["page_count"] for lang in entry["languages"].values())
+
+
+def test_changed_pages_go_to_the_delta_bundle_until_it_is_full(build_site, monkeypatch):
     import taskmon_site.search as search
 
     monkeypatch.setattr(search, "SHARD_PAGES", 2)
-    files = {f"ai/tasks/t{i}.md": f"---\ntask_id: t{i}\n---\n# Word{i}\n" for i in range(5)}
+    monkeypatch.setattr(search, "DELTA_PAGES", 3)
+    files = {f"ai/tasks/t{i}.md": f"---\ntask_id: t{i}\n---\n# Word{i}\n" for i in range(6)}
     builder = build_site(files, {"search": "true"})
     root = builder.output_dir / "pagefind"
     assert sorted(p.name for p in root.iterdir()) == ["0", "1", "2", "bundles.json"]
-    assert json.loads((root / "bundles.json").read_text()) == {
-        "bundles": 3, "language": "en", "shard_pages": 2}
-    build_js = (builder.output_dir / "assets/build.js").read_text()
-    assert '"searchBundles": 3' in build_js
+    assert bundles_state(builder) == {
+        "bundles": 3, "language": "en", "shard_pages": 2, "delta": [], "removed": []}
     stamps = {p.name: p.stat().st_mtime_ns for p in root.iterdir() if p.is_dir()}
-    edited = "tasks/t3.html"
-    (builder.config.source_dir / "ai/tasks/t3.md").write_text(
-        "---\ntask_id: t3\n---\n# Word3\nMore words.\n")  # the same title: no neighbour changes
+    src = builder.config.source_dir
+
+    # One edit (the same title: no neighbour changes): only the delta is indexed.
+    (src / "ai/tasks/t3.md").write_text("---\ntask_id: t3\n---\n# Word3\nMore words.\n")
     SiteBuilder(builder.config).build()
-    changed = sorted(p.name for p in root.iterdir()
-                     if p.is_dir() and p.stat().st_mtime_ns != stamps[p.name])
-    assert changed == [str(search.shard_of(edited, 3))]
-    for i in range(2, 5):
-        (builder.config.source_dir / f"ai/tasks/t{i}.md").unlink()
-    SiteBuilder(builder.config).build()  # two pages: one bundle, the others removed
-    assert sorted(p.name for p in root.iterdir()) == ["0", "bundles.json"]
+    assert bundles_state(builder)["delta"] == ["tasks/t3.html"]
+    assert page_count(root / "delta") == 1
+    assert all(root.joinpath(n).stat().st_mtime_ns == stamp for n, stamp in stamps.items())
+
+    # A removed page is listed as gone; the delta is still within its limit (and five
+    # pages still make three bundles).
+    (src / "ai/tasks/t0.md").unlink()
+    SiteBuilder(builder.config).build()
+    state = bundles_state(builder)
+    assert (state["delta"], state["removed"]) == (["tasks/t1.html", "tasks/t3.html"],
+                                                  ["tasks/t0.html"])  # t1: its prev link
+
+    # One more change fills it: the bundles of those pages are indexed again.
+    (src / "ai/tasks/t4.md").write_text("---\ntask_id: t4\n---\n# Word4\nMore.\n")
+    SiteBuilder(builder.config).build()
+    state = bundles_state(builder)
+    assert (state["delta"], state["removed"]) == ([], [])
+    assert not (root / "delta").exists()
+    assert sum(page_count(root / str(n)) for n in range(state["bundles"])) == 5
 
 
 def test_preview_rebuild_leaves_search_to_update_search(build_site):
@@ -445,11 +467,11 @@ def test_preview_rebuild_leaves_search_to_update_search(build_site):
     path.write_text("---\ntask_id: b\n---\n# Beta\n")
     builder.rebuild({path})
     assert builder.search_pending == {"tasks/a.html", "tasks/b.html"}  # a: its "next" link
-    entry = builder.output_dir / "pagefind/0/pagefind-entry.json"
-    assert json.loads(entry.read_text())["languages"]["en"]["page_count"] == 1
+    assert not (builder.output_dir / "pagefind/delta").exists()
     builder.update_search()
     assert builder.search_pending == set()
-    assert json.loads(entry.read_text())["languages"]["en"]["page_count"] == 2
+    assert bundles_state(builder)["delta"] == ["tasks/a.html", "tasks/b.html"]
+    assert page_count(builder.output_dir / "pagefind/delta") == 2
 
 
 def test_no_search_flag(tmp_path):

@@ -255,10 +255,10 @@
         });
       }
       open([note("search_loading")]);
-      loadPagefind().then(function (pf) {
-        return pf.search(query);
-      }).then(function (search) {
-        return Promise.all(search.results.slice(0, 10).map(function (r) { return r.data(); }));
+      loadPagefind().then(function (found) {
+        return found.pf.search(query).then(function (search) {
+          return current(search.results, found.superseded);
+        });
       }).then(function (results) {
         if (mine !== generation) return;
         open(results.length ? [resultList(results)] : [note("search_no_results")], query);
@@ -269,24 +269,53 @@
       });
     }
 
+    // The index comes in bundles (pagefind/0/, 1/, …) that Pagefind merges, and a
+    // delta bundle with the pages changed since their bundle was indexed: its copy of
+    // such a page (found under delta/) is the one to show, and pages removed since
+    // are left out. bundles.json says which.
     function loadPagefind() {
       if (!pagefind) {
-        // The index comes in bundles (pagefind/0/, 1/, …) that Pagefind merges.
-        var info = window.TASKMON_BUILD || {};
-        var bundles = Math.max(1, info.searchBundles || 1);
         var base = new URL(root + "pagefind/", location.href).href;
-        pagefind = import(base + "0/pagefind.js").then(function (pf) {
-          return Promise.resolve(pf.options({ baseUrl: siteUrl.pathname })).then(function () {
-            var merges = [];
-            for (var i = 1; i < bundles; i++) {
-              merges.push(pf.mergeIndex(base + i + "/", { baseUrl: siteUrl.pathname }));
-            }
-            return Promise.all(merges);
-          }).then(function () { return pf.init(); }).then(function () { return pf; });
+        var options = { baseUrl: siteUrl.pathname };
+        pagefind = fetch(base + "bundles.json").then(function (response) {
+          if (!response.ok) throw new Error("no search index");
+          return response.json();
+        }).then(function (info) {
+          return import(base + "0/pagefind.js").then(function (pf) {
+            return Promise.resolve(pf.options(options)).then(function () {
+              var merges = [];
+              for (var i = 1; i < info.bundles; i++) {
+                merges.push(pf.mergeIndex(base + i + "/", options));
+              }
+              if ((info.delta || []).length) merges.push(pf.mergeIndex(base + "delta/", options));
+              return Promise.all(merges);
+            }).then(function () { return pf.init(); }).then(function () {
+              var superseded = {};
+              (info.delta || []).concat(info.removed || []).forEach(function (url) {
+                superseded[siteUrl.pathname + url] = true;
+              });
+              return { pf: pf, superseded: superseded };
+            });
+          });
         });
         pagefind.catch(function () { pagefind = null; });
       }
       return pagefind;
+    }
+
+    /** The first ten results that are current: delta copies at their own URLs. */
+    function current(results, superseded) {
+      var delta = siteUrl.pathname + "delta/";
+      return Promise.all(results.slice(0, 30).map(function (r) { return r.data(); }))
+        .then(function (found) {
+          return found.filter(function (r) {
+            if (r.url.indexOf(delta) === 0) {
+              r.url = siteUrl.pathname + r.url.slice(delta.length);
+              return true;
+            }
+            return !superseded[r.url.split("#")[0]];
+          }).slice(0, 10);
+        });
     }
 
     input.addEventListener("input", function () {

@@ -199,9 +199,8 @@ class PreviewSite:
         return BuildOutcome(frozenset(changed), time.perf_counter() - started, report)
 
     def _touches_theme(self, changed: set[Path]) -> bool:
-        # TODO: SiteBuilder.rebuild keeps the theme key it computed at start, so
-        # after a template edit it re-renders nothing; a fresh build does. Drop
-        # this once rebuild handles theme changes itself.
+        # A theme edit re-renders every page: built into a fresh folder, the pages
+        # being served stay of one theme until the new ones are all there.
         config = getattr(self._builder, "config", None)
         themes = [d.resolve() for d in getattr(config, "theme_dirs", [])]
         return any(p.is_relative_to(t) for p in changed for t in themes)

@@ -130,7 +130,8 @@ def build_search_index(site: Site, output_dir: Path,
         changed = None
     plan = _plan(shards, set(urls), known, changed, root)
     jobs = {str(n): (shards[n], "") for n in sorted(plan.bundles)}
-    if plan.delta and plan.delta != known.get("delta"):
+    again = set(changed or ()) & set(plan.delta)  # a page in the delta changed again
+    if plan.delta and (plan.delta != known.get("delta") or again):
         jobs[DELTA] = (plan.delta, DELTA + "/")
     if not jobs and (plan.delta, plan.removed) == (known.get("delta", []),
                                                    known.get("removed", [])):

@@ -443,6 +443,12 @@ def test_changed_pages_go_to_the_delta_bundle_until_it_is_full(build_site, monke
     assert page_count(root / "delta") == 1
     assert all(root.joinpath(n).stat().st_mtime_ns == stamp for n, stamp in stamps.items())
 
+    # The same page changed again: the delta is indexed again with its new text.
+    delta_stamp = (root / "delta").stat().st_mtime_ns
+    (src / "ai/tasks/t3.md").write_text("---\ntask_id: t3\n---\n# Word3\nOther words.\n")
+    SiteBuilder(builder.config).build()
+    assert (root / "delta").stat().st_mtime_ns != delta_stamp
+
     # A removed page is listed as gone; the delta is still within its limit (and five
     # pages still make three bundles).
     (src / "ai/tasks/t0.md").unlink()

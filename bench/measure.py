@@ -44,6 +44,9 @@ class Run:
     log: Path
     peak_total_kb: int = 0
     """Peak of the summed resident sets of the process group, sampled."""
+    peak_pss_kb: int = 0
+    """Peak of the summed proportional set sizes (shared pages split among their
+    processes, so a forked worker's copy-on-write pages count once), sampled."""
     changed: list[str] | None = None
     """Output files written, added or removed by this run, when watched."""
 
@@ -106,6 +109,7 @@ def run_process(cmd: list[str], cwd: Path, log: Path, timeout: float,
         returncode=proc.returncode,
         log=log,
         peak_total_kb=sampler.peak_kb,
+        peak_pss_kb=sampler.peak_pss_kb,
     )
 
 
@@ -114,22 +118,25 @@ class GroupSampler(threading.Thread):
 
     def __init__(self, pgid: int, interval: float = 0.05) -> None:
         super().__init__(daemon=True)
-        self.pgid, self.interval, self.peak_kb = pgid, interval, 0
+        self.pgid, self.interval, self.peak_kb, self.peak_pss_kb = pgid, interval, 0, 0
         self.pids: set[int] = set()
         self._done = threading.Event()
 
     def run(self) -> None:
         while not self._done.wait(self.interval):
-            self.peak_kb = max(self.peak_kb, group_rss_kb(self.pgid, self.pids))
+            rss, pss = group_memory_kb(self.pgid, self.pids)
+            self.peak_kb = max(self.peak_kb, rss)
+            self.peak_pss_kb = max(self.peak_pss_kb, pss)
 
     def stop(self) -> None:
         self._done.set()
         self.join()
 
 
-def group_rss_kb(pgid: int, seen: set[int]) -> int:
-    """Resident set of all processes in a process group, from /proc; adds their pids to *seen*."""
-    total = 0
+def group_memory_kb(pgid: int, seen: set[int]) -> tuple[int, int]:
+    """Summed resident set and proportional set size of a process group's processes,
+    from /proc; adds their pids to *seen*."""
+    rss = pss = 0
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -137,12 +144,19 @@ def group_rss_kb(pgid: int, seen: set[int]) -> int:
             stat = Path(f"/proc/{entry}/stat").read_text()
             # Fields after the command name, which may hold spaces: state, ppid, pgrp.
             if int(stat.rsplit(")", 1)[1].split()[2]) == pgid:
-                resident = int(Path(f"/proc/{entry}/statm").read_text().split()[1])
-                total += resident * PAGE_KB
+                rss += int(Path(f"/proc/{entry}/statm").read_text().split()[1]) * PAGE_KB
+                pss += _pss_kb(entry)
                 seen.add(int(entry))
         except (OSError, ValueError, IndexError):
             continue
-    return total
+    return rss, pss
+
+
+def _pss_kb(pid: str) -> int:
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        if line.startswith("Pss:"):
+            return int(line.split()[1])
+    return 0
 
 
 def become_subreaper() -> None:

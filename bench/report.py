@@ -39,10 +39,12 @@ def _intro() -> str:
         "`bench/run.py` in one run on the machine described at the end; nothing is "
         "typed in by hand. Times are wall-clock times of the whole process (start-up "
         "included), best of the runs shown; the table's other figures are from that run. "
-        "Memory is measured twice: the peak resident set of the largest single process "
-        "(`ru_maxrss` from `wait4`, exact) and the peak of the summed resident sets of "
-        "every process the build started (worker pools included), sampled from `/proc` "
-        "every 50 ms. CPU time is user + system time of all those processes, each "
+        "Memory is measured three ways: the peak resident set of the largest single process "
+        "(`ru_maxrss` from `wait4`, exact), the peak of the summed resident sets of "
+        "every process the build started (worker pools included) and the peak of their "
+        "summed proportional set sizes (PSS: a page shared by several processes, like a "
+        "forked worker's copy-on-write pages or a shared library, counts once), both "
+        "sampled from `/proc` every 50 ms. CPU time is user + system time of all those processes, each "
         "reaped by the benchmark (cold builds).\n"
     )
 
@@ -87,6 +89,7 @@ def _figures_table(result: SizeResult) -> list[str]:
         ("Preview: save → reload, one task (median)", [_preview(result.preview)] + rest),
         ("Peak memory, largest process", [_rss(m) for _, m, _ in columns]),
         ("Peak memory, all processes", [_total_rss(m) for _, m, _ in columns]),
+        ("Peak memory, all processes (PSS)", [_total_pss(m) for _, m, _ in columns]),
         ("CPU time (cold)", [_cpu(m) for _, m, _ in columns]),
         ("Task pages", [_pages(o) for _, _, o in columns]),
         ("Average task page", [_avg_page(o) for _, _, o in columns]),
@@ -203,6 +206,11 @@ def _total_rss(measure: Measure | None) -> str:
     # Sampling can miss the very peak; it is never below the largest process's.
     peak = max(run.peak_total_kb, run.max_rss_kb)
     return f"{peak / 1024:.0f} MiB ({run.processes} process{plural})"
+
+
+def _total_pss(measure: Measure | None) -> str:
+    run = _best(measure)
+    return f"{run.peak_pss_kb / 1024:.0f} MiB" if run and run.peak_pss_kb else DASH
 
 
 def _cpu(measure: Measure | None) -> str:

@@ -377,7 +377,7 @@ def task_json(task: Task) -> bytes:
     stale changes with time alone, so :func:`tasks_json` puts it in front.
 
     Work-log entries come with their progress, not each checklist item (those
-    were five sixths of the file; ``task show --json`` and the page have them).
+    were more than half of the file; ``task show --json`` and the page have them).
     """
     data = task.to_json(items=False)
     del data["stale"]

@@ -557,3 +557,16 @@ def test_a_theme_may_show_the_rows_twice_or_not_at_all(build_site, tmp_path):
     row = listing.split("<hr>")[0]
     assert row.startswith('<tr data-task-id="a"') and listing == f"{row}<hr>{row}"
     assert (builder.output_dir / "board.html").read_text() == "Board: no cards"
+
+
+def test_an_output_folder_where_the_globs_look_is_a_problem(tmp_path):
+    src = tmp_path / "src"
+    (src / "docs").mkdir(parents=True)
+    (src / "docs" / "a.md").write_text("# A\n")
+    config = load_config(src, None, {"output": str(src / "docs" / "site"), "search": "false",
+                                     "tasks": []}, environ={})
+    builder = SiteBuilder(config)
+    builder.build()
+    assert [str(p) for p in builder.site.problems] == [
+        "(settings): the output folder docs/site/ is where the globs look for files; "
+        "files in it are not read"]

@@ -44,8 +44,8 @@ def _intro() -> str:
         "every process the build started (worker pools included) and the peak of their "
         "summed proportional set sizes (PSS: a page shared by several processes, like a "
         "forked worker's copy-on-write pages or a shared library, counts once), both "
-        "sampled from `/proc` every 50 ms. CPU time is user + system time of all those processes, each "
-        "reaped by the benchmark (cold builds).\n"
+        "sampled from `/proc` every 50 ms. CPU time is user + system time of all those "
+        "processes, each reaped by the benchmark (cold builds).\n"
     )
 
 

@@ -168,6 +168,20 @@ def become_subreaper() -> None:
         pass
 
 
+def end_group(proc: subprocess.Popen, grace: float = 30.0) -> None:
+    """Stop *proc* (started with ``start_new_session``) and every process of its group,
+    and reap those adopted here, so that none of them runs on, or is counted, in the
+    next measured run (a preview server's worker pool outlives the server)."""
+    proc.terminate()
+    try:
+        proc.wait(grace)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    _kill_group(proc.pid)
+    _reap_orphans()
+
+
 def _reap_orphans() -> list[resource.struct_rusage]:
     """Wait for descendants that outlived the main process; their usage each."""
     usages = []

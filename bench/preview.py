@@ -26,6 +26,8 @@ from pathlib import Path
 
 from tornado.websocket import websocket_connect
 
+from measure import become_subreaper, end_group
+
 BENCH = Path(__file__).resolve().parent
 WORK = BENCH / "work"
 _URL = re.compile(r"Serving on (http://\S+)")
@@ -88,6 +90,7 @@ def measure_preview(taskmon: list[str], src: Path, edits: int, log: Path,
     log.parent.mkdir(parents=True, exist_ok=True)
     cmd = [*taskmon, "serve", str(src), "--port", "0"] + ([] if search else ["--no-search"])
     started = time.perf_counter()
+    become_subreaper()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env, start_new_session=True)
     reader = ServerLog(proc.stdout, log)
@@ -104,11 +107,7 @@ def measure_preview(taskmon: list[str], src: Path, edits: int, log: Path,
     except Exception as exc:  # a benchmark reports what failed instead of dying
         result.error = f"{type(exc).__name__}: {exc}; see {log}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        end_group(proc)
     return result
 
 

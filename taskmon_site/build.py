@@ -12,6 +12,7 @@ pages to each other through the page cache and send back only slim ones.
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import logging
@@ -22,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 import jinja2
 
@@ -134,8 +135,6 @@ class SiteBuilder:
         self.search_pending: set[str] = {"*"}
         #: Files the globs select that lead outside the source folder: never read.
         self._outside: set[str] = set()
-        #: Page and fragment keys by src_uri, with the inputs they were made from.
-        self._keys: dict = {}
         #: Sources and outputs changed since the state was last saved.
         self._dirty: set[str] = set()
         self._dirty_outputs: set[str] = set()
@@ -207,8 +206,9 @@ class SiteBuilder:
         workers = self._workers(built_at)
         try:
             # Read: front matter, sections, work logs; Markdown rendered to HTML.
-            read = workers.read([self._shell(u) for u in sorted(to_read)])
-            self._take(read)
+            with _settling():
+                read = workers.read([self._shell(u) for u in sorted(to_read)])
+                self._take(read)
 
             # Index: counts, role × status matrix, backlinks, duplicates, problems.
             self.site = site = index_site(self.config, self.tasks, self.docs, built_at)
@@ -277,24 +277,35 @@ class SiteBuilder:
                 for u, kind in kinds.items()}
 
     def _glob(self, patterns: list[str]) -> dict[str, os.stat_result]:
+        """src_uri → stat of each regular file *patterns* select (as Path.glob does),
+        dot-folders, the output folder and files leading outside left out."""
         source = self.config.source_dir
+        root = str(source) + os.sep
         found = {}
         inside = _Inside(source)
         for pattern in patterns:
             for path in source.glob(pattern):
-                rel = path.relative_to(source)
-                if self._excluded(path, rel):
+                # Plain strings and os calls: pathlib's per-call cost was most of a scan.
+                text = str(path)
+                rel = text[len(root):] if text.startswith(root) else path.relative_to(
+                    source).as_posix()
+                if os.sep != "/":
+                    rel = rel.replace(os.sep, "/")
+                if self._excluded_text(text, rel):
                     continue
                 try:
-                    st = path.stat()
+                    st = os.lstat(text)
+                    link = stat.S_ISLNK(st.st_mode)
+                    if link:
+                        st = os.stat(text)
                 except OSError:
                     continue
                 if not stat.S_ISREG(st.st_mode):
                     continue
-                if not inside(path):
-                    self._outside.add(rel.as_posix())
+                if not inside(text, link):
+                    self._outside.add(rel)
                     continue
-                found[rel.as_posix()] = st
+                found[rel] = st
         return found
 
     def _scan_problems(self, found: dict[str, Found]) -> list[Problem]:
@@ -362,10 +373,14 @@ class SiteBuilder:
         return None
 
     def _excluded(self, path: Path, rel: Path) -> bool:
-        if any(part.startswith(".") for part in rel.parts):
+        return self._excluded_text(str(path), rel.as_posix())
+
+    def _excluded_text(self, path: str, rel: str) -> bool:
+        """In a dot-folder, a dot-file, or the output folder?"""
+        if rel.startswith(".") or "/." in rel:
             return True
-        text, out = str(path), str(self.output_dir)
-        return text == out or text.startswith(out + os.sep)
+        out = str(self.output_dir)
+        return path == out or path.startswith(out + os.sep)
 
     def _apply_discovery(self, found: dict[str, Found], removed: set[str]) -> None:
         """Take the new file list: URL map, shells for new files, nothing of gone ones."""
@@ -463,14 +478,14 @@ class SiteBuilder:
         if self._loaded:
             return
         self._loaded = True
-        self.sources = self.state.sources()
-        self.outputs = self.state.outputs() if self.sources else {}
-        pending = self.state.info("search_pending") if self.sources else {"*"}
-        self.search_pending = set(pending) if pending is not None else {"*"}
-        for src_uri, source in self.sources.items():
-            pages = self.tasks if source.kind == "task" else self.docs
-            pages[src_uri] = source.page  # type: ignore[assignment]
-        _settle()
+        with _settling():
+            self.sources = self.state.sources()
+            self.outputs = self.state.outputs() if self.sources else {}
+            pending = self.state.info("search_pending") if self.sources else {"*"}
+            self.search_pending = set(pending) if pending is not None else {"*"}
+            for src_uri, source in self.sources.items():
+                pages = self.tasks if source.kind == "task" else self.docs
+                pages[src_uri] = source.page  # type: ignore[assignment]
 
     # -- taking results in ------------------------------------------------------------
 
@@ -496,30 +511,17 @@ class SiteBuilder:
         around = neighbours(site.tasks)
         for task in site.tasks:
             prev_task, next_task = around[task.src_uri]
-            key = self._page_key(task, (prev_task, next_task), self.renderer.task_key)
+            key = self.renderer.task_key(task, prev_task, next_task)
             if self._out_of_date(task.url, key, exists):
                 wants = self._fragments_stale(task)
                 jobs.append(RenderJob(task, key, self._old_digest(task.url), prev_task,
                                       next_task, fragments=wants))
         nav_key, nav = self.renderer.doc_nav(site.docs)
         for doc in site.docs:
-            key = self._page_key(doc, (nav_key, *doc.referenced_by),
-                                 lambda d, *_: self.renderer.doc_key(d, nav_key))
+            key = self.renderer.doc_key(doc, nav_key)
             if self._out_of_date(doc.url, key, exists):
                 jobs.append(RenderJob(doc, key, self._old_digest(doc.url), nav=nav))
         return jobs
-
-    def _page_key(self, page: Page, around: tuple, make: Callable[..., str]) -> str:
-        """A page's key, hashed again only when the page or what is *around* it changed:
-        a task's neighbours, a doc's navigation and the tasks that link to it."""
-        inputs = (getattr(page, "stale", False), *[
-            (t.url, t.title, t.status, t.id) if isinstance(t, Task) else t for t in around])
-        memo = self._keys.get(page.src_uri)
-        if memo is not None and memo[0] is page and memo[1] == inputs:
-            return memo[2]
-        key = make(page, *around)
-        self._keys[page.src_uri] = (page, inputs, key)
-        return key
 
     def _existing_pages(self) -> set[str]:
         """The task and doc page URLs present in the output folder (one listing per folder)."""
@@ -554,16 +556,7 @@ class SiteBuilder:
 
     def _fragments_stale(self, task: Task) -> bool:
         fragments = self.sources[task.src_uri].fragments
-        if fragments is None:
-            return True
-        memo = self._keys.get(("fragments", task.src_uri))
-        inputs = (task.stale, task.url)
-        if memo is not None and memo[0] is task and memo[1] == inputs:
-            key = memo[2]
-        else:
-            key = self.renderer.fragment_key(task)
-            self._keys[("fragments", task.src_uri)] = (task, inputs, key)
-        return fragments.key != key
+        return fragments is None or fragments.key != self.renderer.fragment_key(task)
 
     def _refresh_fragments(self, site: Site) -> None:
         """Render again the row, card and record of each task whose inputs changed."""
@@ -767,6 +760,21 @@ def _settle() -> None:
     gc.freeze()
 
 
+@contextlib.contextmanager
+def _settling() -> Iterator[None]:
+    """No garbage collection while many pages are made that all stay alive, then
+    :func:`_settle` them: each collection would walk them all again (loading
+    10,000 pages took twice as long)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        _settle()
+        if enabled:
+            gc.enable()
+
+
 class _Inside:
     """Is a path, symbolic links followed, inside *root*? Folders are resolved once."""
 
@@ -774,8 +782,9 @@ class _Inside:
         self.root = os.path.realpath(root)
         self._folders: dict[str, bool] = {}
 
-    def __call__(self, path: Path) -> bool:
-        if path.is_symlink():
+    def __call__(self, path: str, link: bool) -> bool:
+        """Is *path* (a string; *link*: is it a symbolic link) inside the root?"""
+        if link:
             return self._within(os.path.realpath(path))
         folder = os.path.dirname(path)
         if folder not in self._folders:

@@ -141,6 +141,9 @@ class Page:
     mentions: set[str] = field(default_factory=set)
     #: True when the parts only the page itself shows were dropped.
     is_slim: bool = False
+    #: Hash of ``digest`` and ``lookups``, made on first use: what of the page itself
+    #: its output depends on (see ``Renderer.task_key``); kept with the slim page.
+    own_key: str = ""
 
     @property
     def html(self) -> str:

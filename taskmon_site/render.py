@@ -24,7 +24,7 @@ from pygments.formatters import HtmlFormatter
 from taskmon_site import __version__, vocab
 from taskmon_site.config import Config
 from taskmon_site.dates import iso, sort_key
-from taskmon_site.model import Doc, Task, WorkLogEntry
+from taskmon_site.model import Doc, Page, Task, WorkLogEntry
 from taskmon_site.site import UNKNOWN, Site
 from taskmon_site.urls import (BOARD_URL, DOCS_URL, INDEX_URL, LIST_URL, PROBLEMS_URL,
                                TASKS_JSON_URL, root_prefix)
@@ -151,11 +151,10 @@ class Renderer:
         return hashlib.blake2b(text, digest_size=16).hexdigest()
 
     def task_key(self, task: Task, prev_task: Task | None, next_task: Task | None) -> str:
-        return self.key(task.digest, sorted(task.lookups.items()), task.stale,
-                        _neighbour_key(prev_task, next_task))
+        return self.key(_own_key(task), task.stale, _neighbour_key(prev_task, next_task))
 
     def doc_key(self, doc: Doc, nav_key: str) -> str:
-        return self.key(doc.digest, sorted(doc.lookups.items()), nav_key, _backlink_key(doc))
+        return self.key(_own_key(doc), nav_key, _backlink_key(doc))
 
     def fragment_key(self, task: Task) -> str:
         return self.key(task.digest, task.stale, task.url)
@@ -317,6 +316,15 @@ def neighbours(tasks: list[Task]) -> dict[str, tuple[Task | None, Task | None]]:
     """Each task's previous and next task in list order, by src_uri."""
     padded = [None, *tasks, None]
     return {t.src_uri: (padded[i], padded[i + 2]) for i, t in enumerate(tasks)}
+
+
+def _own_key(page: Page) -> str:
+    """The page's bytes and the URLs its links resolved to, hashed once per page read
+    (the page is replaced when its file or a link target changes)."""
+    if not page.own_key:
+        text = repr((page.digest, sorted(page.lookups.items()))).encode("utf-8")
+        page.own_key = hashlib.blake2b(text, digest_size=16).hexdigest()
+    return page.own_key
 
 
 def _neighbour_key(*tasks: Task | None) -> tuple:

@@ -116,7 +116,8 @@ def build_search_index(site: Site, output_dir: Path,
         return None
     started = time.perf_counter()
     language = index_language(site)
-    urls = [p.url for p in [*site.tasks, *site.docs] if (output_dir / p.url).is_file()]
+    out = str(output_dir) + os.sep
+    urls = [p.url for p in [*site.tasks, *site.docs] if os.path.isfile(out + p.url)]
     count = shard_count(len(urls))
     shards: list[list[str]] = [[] for _ in range(count)]
     for url in urls:

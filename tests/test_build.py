@@ -502,6 +502,25 @@ def test_a_symbolic_link_out_of_the_repository_is_not_read(build_site, tmp_path)
         "ai/tasks/passwd.md: leads outside the source folder (a symbolic link): not read"]
 
 
+def test_dot_files_and_dot_folders_are_not_read(build_site):
+    task = "---\ntask_id: {}\n---\n# T\n"
+    builder = build_site({"ai/tasks/a.md": task.format("a"),
+                          "ai/tasks/.draft.md": task.format("draft"),
+                          "ai/tasks/.old/b.md": task.format("old"),
+                          "docs/d.md": "# D\n", "docs/.wip/e.md": "# E\n",
+                          "docs/sub/f.md": "# F\n"},
+                         {"tasks": ["ai/tasks/**/*.md"], "docs": ["docs/**/*.md"]})
+    assert [t.id for t in builder.site.tasks] == ["a"]
+    assert [d.src_uri for d in builder.site.docs] == ["docs/d.md", "docs/sub/f.md"]
+
+
+def test_files_in_the_output_folder_are_not_read(build_site, tmp_path):
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n", "docs/d.md": "# D\n",
+                          "docs/site/old.md": "# Old\n"},
+                         {"docs": ["docs/**/*.md"], "output": str(tmp_path / "src/docs/site")})
+    assert [d.src_uri for d in builder.site.docs] == ["docs/d.md"]
+
+
 def test_task_globs_that_find_nothing_are_a_problem(build_site):
     builder = build_site({"notes/a.md": "# Not a task\n"}, {"tasks": ["todo/*.md"]})
     assert [str(p) for p in builder.site.problems] == [

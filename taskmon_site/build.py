@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import jinja2
 
@@ -32,12 +32,12 @@ from taskmon_site.config import Config
 from taskmon_site.globs import glob_match, static_prefix
 from taskmon_site.logs import REPEAT_LIMIT
 from taskmon_site.model import Doc, Page, Task
-from taskmon_site.render import Fragments, Renderer, neighbours
+from taskmon_site.render import Fragments, Renderer, neighbours, tasks_json
 from taskmon_site.search import BUNDLES_FILE, SEARCH_DIR, build_search_index
 from taskmon_site.site import Site, index_site, stale_horizon
 from taskmon_site.source import Problem
 from taskmon_site.state import BuildState, Output, Source, state_file
-from taskmon_site.urls import doc_url, task_url
+from taskmon_site.urls import TASKS_JSON_URL, doc_url, task_url
 from taskmon_site.workers import (Context, RenderJob, RenderResult,
                                   TemplateFailure, Tools, Workers, output_digest, same_bytes,
                                   template_error_message, write_atomically)
@@ -101,8 +101,13 @@ class SiteBuilder:
     """Builds one site into one folder and remembers it for the next build."""
 
     def __init__(self, config: Config, output_dir: Path | None = None,
-                 reload_config: Callable[[], Config] | None = None) -> None:
+                 reload_config: Callable[[], Config] | None = None,
+                 defer_data: bool = False) -> None:
         self.config = config
+        #: Rebuilds leave tasks.json (which no page loads) to :meth:`finish`: the
+        #: preview server writes it after the browser reloaded.
+        self.defer_data = defer_data
+        self._data_pending = False
         self.output_dir = (output_dir or config.output_dir).resolve()
         self.reload_config = reload_config
         #: Slim pages by src_uri: what the index pages need.
@@ -136,6 +141,8 @@ class SiteBuilder:
         #: Files the globs select that lead outside the source folder: never read.
         self._outside: set[str] = set()
         #: Sources and outputs changed since the state was last saved.
+        #: Keys of pages and fragments by name, with the page objects they were made of.
+        self._keys: dict[tuple, tuple] = {}
         self._dirty: set[str] = set()
         self._dirty_outputs: set[str] = set()
         self._restat: set[str] = set()
@@ -220,7 +227,7 @@ class SiteBuilder:
 
             # The index pages and data files; static files on full builds.
             self._refresh_fragments(site)
-            index_written = self._write_indexes(site)
+            index_written = self._write_indexes(site, data=full or not self.defer_data)
         except jinja2.TemplateError as exc:
             raise BuildError(template_error_message(exc)) from exc
         except TemplateFailure as exc:
@@ -389,8 +396,13 @@ class SiteBuilder:
             self.sources.pop(src_uri, None)
             self.tasks.pop(src_uri, None)
             self.docs.pop(src_uri, None)
-        self.urls.clear()
-        self.urls.update({u: f.url for u, f in found.items()})
+            for kind in ("task", "doc", "fragments"):
+                self._keys.pop((kind, src_uri), None)
+        urls = {u: f.url for u, f in found.items()}
+        if urls != self.urls:
+            self._keys.clear()  # keys remembered for pages whose URLs may now differ
+            self.urls.clear()
+            self.urls.update(urls)
         for src_uri, page in [*self.tasks.items(), *self.docs.items()]:
             page.url = found[src_uri].url
 
@@ -511,17 +523,31 @@ class SiteBuilder:
         around = neighbours(site.tasks)
         for task in site.tasks:
             prev_task, next_task = around[task.src_uri]
-            key = self.renderer.task_key(task, prev_task, next_task)
+            key = self._key(("task", task.src_uri), (task, prev_task, next_task), task.stale,
+                            lambda: self.renderer.task_key(task, prev_task, next_task))
             if self._out_of_date(task.url, key, exists):
                 wants = self._fragments_stale(task)
                 jobs.append(RenderJob(task, key, self._old_digest(task.url), prev_task,
                                       next_task, fragments=wants))
         nav_key, nav = self.renderer.doc_nav(site.docs)
         for doc in site.docs:
-            key = self.renderer.doc_key(doc, nav_key)
+            key = self._key(("doc", doc.src_uri), (doc, *doc.referenced_by), nav_key,
+                            lambda: self.renderer.doc_key(doc, nav_key))
             if self._out_of_date(doc.url, key, exists):
                 jobs.append(RenderJob(doc, key, self._old_digest(doc.url), nav=nav))
         return jobs
+
+    def _key(self, name: tuple, pages: tuple, value: Any, make: Callable[[], str]) -> str:
+        """The key *make* gives, made again only when one of *pages* is another object
+        than last time or *value* differs. A page's fields are only set when it is
+        read (a new object), but for its URL: when URLs change, all keys are forgotten."""
+        memo = self._keys.get(name)
+        if memo is not None and memo[1] == value and len(memo[0]) == len(pages) and all(
+                a is b for a, b in zip(memo[0], pages)):
+            return memo[2]
+        key = make()
+        self._keys[name] = (pages, value, key)
+        return key
 
     def _existing_pages(self) -> set[str]:
         """The task and doc page URLs present in the output folder (one listing per folder)."""
@@ -556,7 +582,11 @@ class SiteBuilder:
 
     def _fragments_stale(self, task: Task) -> bool:
         fragments = self.sources[task.src_uri].fragments
-        return fragments is None or fragments.key != self.renderer.fragment_key(task)
+        if fragments is None:
+            return True
+        key = self._key(("fragments", task.src_uri), (task,), task.stale,
+                        lambda: self.renderer.fragment_key(task))
+        return fragments.key != key
 
     def _refresh_fragments(self, site: Site) -> None:
         """Render again the row, card and record of each task whose inputs changed."""
@@ -571,11 +601,23 @@ class SiteBuilder:
     # -- writing ----------------------------------------------------------------------
 
 
-    def _write_indexes(self, site: Site) -> list[str]:
+    def _write_indexes(self, site: Site, data: bool = True) -> list[str]:
+        """The index pages and data files; without *data*, tasks.json is left for
+        :meth:`finish`."""
         pages = self.renderer.index_pages(site, self.fragments(),
-                                          lambda t: self.sources[t.src_uri].json)
+                                          lambda t: self.sources[t.src_uri].json, data)
+        self._data_pending = not data
         return self._write_files((url, text.encode("utf-8") if isinstance(text, str) else text)
                                  for url, text in pages)
+
+    def finish(self) -> None:
+        """What a rebuild with ``defer_data`` left: tasks.json, then the search index."""
+        if self._data_pending and self.site is not None:
+            site = self.site
+            self._write_files([(TASKS_JSON_URL, tasks_json(
+                site, lambda t: self.sources[t.src_uri].json))])
+            self._data_pending = False
+        self.update_search()
 
     def _write_files(self, files: Iterable[tuple[str, bytes | list[bytes]]]) -> list[str]:
         """Write each file whose bytes differ from what is there; returns those URLs.

@@ -197,6 +197,15 @@ class Task(Page):
     #: The start of the description (or of the text), for filtering in the browser.
     excerpt: str = ""
     stale: bool = False
+    #: ``updated`` as seconds since the epoch and the ``when_key`` of the latest dated
+    #: work-log entry (-inf: none), for ordering; set with them (see ``sort_keys``).
+    updated_key: float = float("-inf")
+    activity_key: float = float("-inf")
+
+    def sort_keys(self) -> None:
+        """Set ``updated_key`` and ``activity_key`` from ``updated`` and ``worklog``."""
+        self.updated_key = sort_key(self.updated)
+        self.activity_key = max((e.when_key for e in self.worklog), default=float("-inf"))
 
     @property
     def last_entry(self) -> WorkLogEntry | None:

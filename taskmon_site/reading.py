@@ -192,6 +192,7 @@ class Reader:
         task.items = _checklist(tokens, body_lines, heads, offset)
         task.progress = Progress(sum(i.done for i in task.items), len(task.items))
         task.worklog = _worklog(task, heads, tokens, offset, self.config)
+        task.sort_keys()
         task.toc = [h for h in heads if 1 <= h.level <= 2]
         task.title, task.title_from = _title(task, meta_title, heads, tokens)
         task.text = _plain_text(tokens)

@@ -195,8 +195,10 @@ class Renderer:
     # -- the index pages ----------------------------------------------------------------
 
     def index_pages(self, site: Site, fragments: dict[str, Fragments],
-                    json_of: Callable[[Task], bytes]) -> Iterator[tuple[str, str | list[bytes]]]:
-        """The dashboard, list, board, docs index, problems page and data files.
+                    json_of: Callable[[Task], bytes], data: bool = True,
+                    ) -> Iterator[tuple[str, str | list[bytes]]]:
+        """The dashboard, list, board, docs index, problems page and data files
+        (tasks.json last, and only with *data*).
 
         Rows, cards and data.js records come from *fragments* (by src_uri); each
         task's tasks.json entry from *json_of*. One page at a time, so a site of
@@ -224,7 +226,8 @@ class Renderer:
                                    title=self.strings["docs"])
         yield PROBLEMS_URL, self._page("problems.html", PROBLEMS_URL, site=site,
                                        title=self.strings["problems"])
-        yield TASKS_JSON_URL, tasks_json(site, json_of)
+        if data:
+            yield TASKS_JSON_URL, tasks_json(site, json_of)
 
     def _with_fragments(self, template: str, url: str, parts: dict[str, list[bytes]],
                         context: Callable[[dict[str, Markup]], dict[str, Any]],

@@ -229,15 +229,16 @@ class PreviewSite:
             return self._watch_builder.is_relevant(path)
         return True
 
-    def update_search(self) -> None:
-        """Index for search what the last rebuilds changed (the builder knows what)."""
-        update = getattr(self._builder, "update_search", None)
-        if update is None:
+    def finish(self) -> None:
+        """After the reload: what the last rebuilds left for later (tasks.json, the
+        search index of what they changed; the builder knows what)."""
+        finish = getattr(self._builder, "finish", None)
+        if finish is None:
             return
         try:
-            update()
-        except Exception:  # search is a convenience: the preview goes on without it
-            logger.warning("Search index not updated", exc_info=True)
+            finish()
+        except Exception:  # neither is shown by the pages: the preview goes on without
+            logger.warning("tasks.json or the search index not updated", exc_info=True)
 
     def discard(self, folder: Path) -> None:
         """Delete a build folder that is no longer served."""
@@ -521,7 +522,7 @@ class PreviewServer:
         self._call_on_loop(self._apply, outcome)
         if outcome.ok:
             # After the reload: indexing for search takes longer than a rebuild.
-            self.site.update_search()
+            self.site.finish()
 
     def _call_on_loop(self, func: Callable[..., None], *args: object) -> None:
         try:
@@ -823,7 +824,7 @@ def site_builder_factory(
         nonlocal config
         if fresh_config:
             config = (reload_config or reload)()
-        return SiteBuilder(config, output_dir=output_dir)
+        return SiteBuilder(config, output_dir=output_dir, defer_data=True)
 
     return make
 

@@ -8,6 +8,7 @@ are computed over the complete site.
 from __future__ import annotations
 
 import heapq
+from operator import attrgetter
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from taskmon_site import vocab
 from taskmon_site.config import Config
-from taskmon_site.dates import age_days, sort_key
+from taskmon_site.dates import age_days
 from taskmon_site.model import Doc, Task, WorkLogEntry
 from taskmon_site.source import Problem
 
@@ -79,16 +80,17 @@ def index_site(config: Config, tasks: dict[str, Task], docs: dict[str, Doc],
     site_problems = _duplicate_ids(ordered)
     _link_docs(ordered, docs)
     file_problems = [p for page in [*ordered, *docs.values()] for p in page.problems]
+    holders, next_holders = _matrices(ordered)
     return Site(
         config=config,
         built_at=built_at,
         tasks=ordered,
         docs=sorted(docs.values(), key=lambda d: d.src_uri),
         counts=_counts(ordered),
-        holders=_matrix(ordered, "current_role"),
-        next_holders=_matrix(ordered, "next_role"),
+        holders=holders,
+        next_holders=next_holders,
         attention=[t for t in ordered if t.status in vocab.ATTENTION_STATUSES or t.stale],
-        recent=heapq.nlargest(RECENT_LIMIT, ordered, key=lambda t: sort_key(t.updated)),
+        recent=heapq.nlargest(RECENT_LIMIT, ordered, key=attrgetter("updated_key")),
         activity=_activity(ordered),
         problems=file_problems + site_problems,
         site_problems=site_problems,
@@ -160,19 +162,31 @@ def _counts(tasks: list[Task]) -> dict[str, int]:
     return counts
 
 
-def _matrix(tasks: list[Task], attr: str) -> dict[str, dict[str, list[Task]]]:
+def _matrices(tasks: list[Task]) -> tuple[dict[str, dict[str, list[Task]]], ...]:
+    """Role × status → tasks, by current role and by next role."""
+    return _matrix(tasks, [t.current_role for t in tasks]), _matrix(
+        tasks, [t.next_role for t in tasks])
+
+
+def _matrix(tasks: list[Task], roles_of: list[str | None]) -> dict[str, dict[str, list[Task]]]:
     roles = list(vocab.ROLE_IDS)
-    if any(getattr(t, attr) is None for t in tasks):
+    if None in roles_of:
         roles.append(UNKNOWN)
     matrix: dict[str, dict[str, list[Task]]] = {
         r: {s: [] for s in [*vocab.STATUS_IDS, UNKNOWN]} for r in roles}
-    for task in tasks:
-        matrix[getattr(task, attr) or UNKNOWN][task.status or UNKNOWN].append(task)
+    for task, role in zip(tasks, roles_of):
+        matrix[role or UNKNOWN][task.status or UNKNOWN].append(task)
     return matrix
 
 
 def _activity(tasks: list[Task]) -> list[Activity]:
-    """The latest dated work-log entries of all tasks, newest first."""
-    dated = ((t, e) for t in tasks for e in t.worklog if e.when is not None)
-    latest = heapq.nlargest(RECENT_LIMIT, dated, key=lambda pair: pair[1].when_key)
-    return [Activity(t, e) for t, e in latest]
+    """The latest dated work-log entries of all tasks, newest first (earlier tasks and
+    entries first among equal times)."""
+    # The latest entries are among those of the tasks with the latest entries: each
+    # entry not there is preceded by the latest entry of each of those tasks.
+    latest = heapq.nlargest(RECENT_LIMIT, range(len(tasks)),
+                            key=lambda i: tasks[i].activity_key)
+    dated = ((tasks[i], e) for i in sorted(latest) for e in tasks[i].worklog
+             if e.when is not None)
+    chosen = heapq.nlargest(RECENT_LIMIT, dated, key=lambda pair: pair[1].when_key)
+    return [Activity(t, e) for t, e in chosen]

@@ -589,3 +589,39 @@ def test_an_output_folder_where_the_globs_look_is_a_problem(tmp_path):
     assert [str(p) for p in builder.site.problems] == [
         "(settings): the output folder docs/site/ is where the globs look for files; "
         "files in it are not read"]
+
+
+def _log_task(task_id: str, updated: str, entries: list[str]) -> str:
+    body = "".join(f"## 执行者 ({when})\n\nDone.\n\n" for when in entries)
+    return f"---\ntask_id: {task_id}\nupdated_at: '{updated}'\n---\n# {task_id}\n\n{body}"
+
+
+def test_recent_activity_is_the_newest_entries_of_all_tasks(build_site):
+    # One task holds the 13 newest entries; another ties with one of them.
+    busy = [f"2025-03-{day:02d} 10:00" for day in range(1, 14)]
+    builder = build_site({
+        "ai/tasks/a.md": _log_task("a", "2025-01-05", ["2025-01-01 09:00", "2025-03-13 10:00"]),
+        "ai/tasks/b.md": _log_task("b", "2025-03-20", busy),
+        "ai/tasks/c.md": _log_task("c", "2025-02-01", ["2025-02-01 08:00"]),
+        "ai/tasks/d.md": "---\ntask_id: d\n---\n# d\n\n## 执行者\n\nUndated.\n",
+    })
+    got = [(a.task.id, a.entry.when.strftime("%m-%d")) for a in builder.site.activity]
+    assert got == [("a", "03-13"), ("b", "03-13")] + [
+        ("b", f"03-{day:02d}") for day in range(12, 2, -1)]
+    assert [t.id for t in builder.site.recent] == ["b", "c", "a", "d"]
+
+
+def test_a_rebuild_may_leave_tasks_json_for_later(build_site):
+    first = build_site({"ai/tasks/a.md": "---\ntask_id: a\nstatus: todo\n---\n# A\n"})
+    builder = SiteBuilder(first.config, first.output_dir.parent / "preview", defer_data=True)
+    builder.build()
+    data = builder.output_dir / "tasks.json"
+    task = first.config.source_dir / "ai/tasks/a.md"
+    task.write_text("---\ntask_id: a\nstatus: done\n---\n# A\n", encoding="utf-8")
+    builder.rebuild([task])
+    assert json.loads(data.read_text())["tasks"][0]["status"] == "pending"
+    assert 'data-status="completed"' in (builder.output_dir / "tasks/index.html").read_text()
+    builder.finish()
+    assert json.loads(data.read_text())["tasks"][0]["status"] == "completed"
+    builder.finish()  # nothing left: writes nothing
+    assert json.loads(data.read_text())["tasks"][0]["status"] == "completed"

@@ -195,6 +195,17 @@ def test_a_saved_doc_is_served_rebuilt_with_one_log_line(make_tree, caplog):
                         lines[0]), lines
 
 
+def test_tasks_json_follows_a_saved_task_after_the_reload(make_tree):
+    src = make_tree(SOURCE)
+    with serving(real_site(src)) as server:
+        before = status(server)["build"]
+        write(src / "ai/tasks/first.md", "---\nstatus: done\n---\n\n# First task, done\n")
+        poll(lambda: status(server)["build"] != before)
+        data = poll(lambda: "First task, done" in (text := fetch(
+            server.url + "tasks.json")[2]) and json.loads(text))
+    assert [(t["title"], t["status"]) for t in data["tasks"]] == [("First task, done", "completed")]
+
+
 def test_created_files_appear_and_deleted_files_disappear(make_tree):
     src = make_tree(SOURCE)
     url = "docs/notes.html"

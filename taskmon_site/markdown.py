@@ -9,6 +9,7 @@ caller puts in the render ``env``.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any, Callable
 
@@ -20,6 +21,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
@@ -48,14 +50,21 @@ _SANITIZE_ATTRS = {
 def highlight_code(code: str, lang: str, _attrs: str) -> str:
     """Pygments HTML for a fenced block, or "" to let markdown-it escape it."""
     name = lang.split()[0] if lang else ""
-    try:
-        lexer = get_lexer_by_name(name) if name else None
-    except ClassNotFound:
-        lexer = None
+    lexer = _lexer(name) if name else None
     if lexer is None:
         return ""
     body = highlight(code, lexer, _FORMATTER)
     return f'<pre class="highlight"><code class="language-{name}">{body}</code></pre>\n'
+
+
+@functools.lru_cache(maxsize=256)
+def _lexer(name: str) -> Lexer | None:
+    """The lexer of a fence's language, or None; made once per name (a lookup walks
+    Pygments' list of lexers), then used again: lexers keep no state between texts."""
+    try:
+        return get_lexer_by_name(name)
+    except ClassNotFound:
+        return None
 
 
 def heading_slug(title: str) -> str:

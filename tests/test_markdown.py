@@ -50,6 +50,15 @@ def test_tables_footnotes_task_lists_anchors_and_highlighting():
     assert '<pre class="highlight"><code class="language-python"><span class="n">x</span>' in out
 
 
+def test_each_fence_is_highlighted_on_its_own_and_unknown_languages_are_escaped():
+    out = render('```python\ns = """\n```\n\n```python\nx = 1\n```\n\n'
+                 "```nolang\n<b>x</b>\n```\n")
+    # The second block starts outside the first one's unclosed string.
+    assert out.count('<pre class="highlight"><code class="language-python">') == 2
+    assert '<code class="language-python"><span class="n">x</span>' in out
+    assert '<code class="language-nolang">&lt;b&gt;x&lt;/b&gt;' in out
+
+
 def test_front_matter_values_are_escaped_in_every_context(build_site):
     evil = '</script><script>alert(1)</script>"\'><b>'
     text = f"---\ntask_id: t1\ntitle: {json.dumps(evil)}\nstatus: {json.dumps(evil)}\n---\n"

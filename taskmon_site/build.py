@@ -141,6 +141,10 @@ class SiteBuilder:
         #: Files the globs select that lead outside the source folder: never read.
         self._outside: set[str] = set()
         #: Sources and outputs changed since the state was last saved.
+        #: The kind and URL of each source as last saved in the state.
+        self._saved_urls: dict[str, tuple[str, str]] | None = None
+        #: The manifest as last written by this builder.
+        self._manifest: set[str] | None = None
         #: Keys of pages and fragments by name, with the page objects they were made of.
         self._keys: dict[tuple, tuple] = {}
         self._dirty: set[str] = set()
@@ -271,10 +275,13 @@ class SiteBuilder:
     def _known_urls(self, kinds: dict[str, str]) -> dict[str, str] | None:
         """The URLs of the last build, when it had exactly these files (slugs are slow)."""
         known = {u: (f.kind, f.url) for u, f in self._found.items()}
+        stored = not known
         known = known or self.state.info("urls") or {}
         if len(known) != len(kinds) or any(known.get(u, ("",))[0] != k
                                            for u, k in kinds.items()):
             return None
+        if stored:
+            self._saved_urls = known
         return {u: known[u][1] for u in kinds}
 
     @staticmethod
@@ -399,10 +406,11 @@ class SiteBuilder:
             for kind in ("task", "doc", "fragments"):
                 self._keys.pop((kind, src_uri), None)
         urls = {u: f.url for u, f in found.items()}
-        if urls != self.urls:
-            self._keys.clear()  # keys remembered for pages whose URLs may now differ
-            self.urls.clear()
-            self.urls.update(urls)
+        if urls == self.urls:
+            return  # pages read since have their URL from their shell
+        self._keys.clear()  # keys remembered for pages whose URLs may now differ
+        self.urls.clear()
+        self.urls.update(urls)
         for src_uri, page in [*self.tasks.items(), *self.docs.items()]:
             page.url = found[src_uri].url
 
@@ -542,8 +550,8 @@ class SiteBuilder:
         than last time or *value* differs. A page's fields are only set when it is
         read (a new object), but for its URL: when URLs change, all keys are forgotten."""
         memo = self._keys.get(name)
-        if memo is not None and memo[1] == value and len(memo[0]) == len(pages) and all(
-                a is b for a, b in zip(memo[0], pages)):
+        # Pages compare equal only to themselves (eq=False): this compares identities.
+        if memo is not None and memo[1] == value and memo[0] == pages:
             return memo[2]
         key = make()
         self._keys[name] = (pages, value, key)
@@ -663,10 +671,14 @@ class SiteBuilder:
         if previous != expected:
             text = json.dumps(sorted(expected), ensure_ascii=False)
             write_atomically(self.output_dir / MANIFEST, text.encode("utf-8"))
+        self._manifest = expected
         return gone
 
     def _read_manifest(self) -> set[str]:
-        """Every URL this tool wrote into the output folder, as the folder itself says."""
+        """Every URL this tool wrote into the output folder, as the folder itself says
+        (or as this builder last wrote it there)."""
+        if self._manifest is not None:
+            return self._manifest
         try:
             data = json.loads((self.output_dir / MANIFEST).read_text(encoding="utf-8"))
         except (OSError, ValueError):
@@ -701,10 +713,12 @@ class SiteBuilder:
                 "built_at": built_at, "tasks": len(site.tasks), "docs": len(site.docs),
                 "horizon": stale_horizon(site.tasks, self.config, built_at),
                 "problems": site.problems}
+        more = {"site": info, "search_pending": self.search_pending}
+        urls = {u: (f.kind, f.url) for u, f in self._found.items()}
+        if urls != self._saved_urls:  # thousands of them: stored when they change
+            more["urls"] = self._saved_urls = urls
         self.state.save({u: self.sources[u] for u in dirty if u in self.sources}, removed,
-                        outputs, gone, {"site": info, "search_pending": self.search_pending,
-                                        "urls": {u: (f.kind, f.url)
-                                                 for u, f in self._found.items()}})
+                        outputs, gone, more)
         self._dirty, self._dirty_outputs, self._restat = set(), set(), set()
 
     # -- reading without building (for the task commands) ----------------------------

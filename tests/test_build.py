@@ -625,3 +625,35 @@ def test_a_rebuild_may_leave_tasks_json_for_later(build_site):
     assert json.loads(data.read_text())["tasks"][0]["status"] == "completed"
     builder.finish()  # nothing left: writes nothing
     assert json.loads(data.read_text())["tasks"][0]["status"] == "completed"
+
+
+def test_rebuilds_in_one_builder_carry_titles_to_neighbours_and_backlinks(build_site):
+    # The preview server's builder keeps the keys of its pages between rebuilds.
+    files = {f"ai/tasks/t{i}.md": f"---\ntask_id: t{i}\n---\n# T{i}\n\nSee [d](../../docs/d.md).\n"
+             for i in range(6)}
+    files["docs/d.md"] = "# D\n"
+    builder = build_site(files)
+    src, out = builder.config.source_dir, builder.output_dir
+    index_pages = len(builder.renderer.index_urls())
+
+    def edit(name: str, text: str):
+        (src / name).write_text(text)
+        return builder.rebuild({src / name})
+
+    report = edit("ai/tasks/t3.md", "---\ntask_id: t3\n---\n# Renamed\n\nSee [d](../../docs/d.md).\n")
+    assert report.pages_rendered == 4 + index_pages  # t3, t2, t4 and the doc's backlinks
+    for neighbour in ("t2", "t4"):
+        assert "Renamed" in (out / f"tasks/{neighbour}.html").read_text()
+    assert "Renamed" in (out / "docs/d.html").read_text()
+
+    report = edit("ai/tasks/t3.md", "---\ntask_id: t3\n---\n# Renamed\n\nNew body.\n")
+    assert report.pages_rendered == 2 + index_pages  # t3 and the doc it no longer links to
+    assert "Renamed" not in (out / "docs/d.html").read_text()
+    assert "New body." in (out / "tasks/t3.html").read_text()
+
+    # A new file: URLs are given again; every page still links where it should.
+    report = edit("ai/tasks/t25.md", "---\ntask_id: t25\n---\n# Between\n")
+    assert [t.id for t in builder.site.tasks] == ["t0", "t1", "t2", "t25", "t3", "t4", "t5"]
+    assert 'href="../tasks/t25.html">Between →' in (out / "tasks/t2.html").read_text()
+    assert 'href="../tasks/t25.html">← Between' in (out / "tasks/t3.html").read_text()
+    assert "Between" in (out / "tasks/index.html").read_text()

@@ -657,3 +657,22 @@ def test_rebuilds_in_one_builder_carry_titles_to_neighbours_and_backlinks(build_
     assert 'href="../tasks/t25.html">Between →' in (out / "tasks/t2.html").read_text()
     assert 'href="../tasks/t25.html">← Between' in (out / "tasks/t3.html").read_text()
     assert "Between" in (out / "tasks/index.html").read_text()
+
+
+def test_a_task_turning_stale_between_two_rebuilds_of_one_builder_is_shown_stale(
+        build_site, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01T00:00:00Z
+    builder = build_site({  # a's neighbour is m, not the task edited
+        "ai/tasks/a.md": "---\ntask_id: a\nstatus: in_progress\nupdated_at: '2025-12-20'\n---\n",
+        "ai/tasks/m.md": "---\ntask_id: m\n---\n# M\n",
+        "ai/tasks/u.md": "---\ntask_id: u\n---\n# U\n"})
+    other = builder.config.source_dir / "ai/tasks/u.md"
+    other.write_text("---\ntask_id: u\n---\n# U again\n")
+    builder.rebuild({other})
+    badge = '<span class="badge badge-warn">stale</span>'
+    assert badge not in (builder.output_dir / "tasks/a.html").read_text()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(1767225600 + 4 * 86400))  # 15 days idle
+    other.write_text("---\ntask_id: u\n---\n# U once more\n")
+    builder.rebuild({other})
+    assert badge in (builder.output_dir / "tasks/a.html").read_text()
+    assert badge in (builder.output_dir / "tasks/index.html").read_text()

@@ -140,13 +140,13 @@ class SiteBuilder:
         self.search_pending: set[str] = {"*"}
         #: Files the globs select that lead outside the source folder: never read.
         self._outside: set[str] = set()
-        #: Sources and outputs changed since the state was last saved.
         #: The kind and URL of each source as last saved in the state.
         self._saved_urls: dict[str, tuple[str, str]] | None = None
         #: The manifest as last written by this builder.
         self._manifest: set[str] | None = None
         #: Keys of pages and fragments by name, with the page objects they were made of.
         self._keys: dict[tuple, tuple] = {}
+        #: Sources and outputs changed since the state was last saved.
         self._dirty: set[str] = set()
         self._dirty_outputs: set[str] = set()
         self._restat: set[str] = set()

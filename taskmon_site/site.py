@@ -8,10 +8,10 @@ are computed over the complete site.
 from __future__ import annotations
 
 import heapq
-from operator import attrgetter
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from operator import attrgetter
 from typing import Iterable
 from zoneinfo import ZoneInfo
 

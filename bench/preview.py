@@ -57,6 +57,8 @@ class ServerLog(threading.Thread):
         super().__init__(daemon=True)
         self.stream, self.log = stream, log
         self.lines: list[str] = []
+        #: The server closed its output (it exited): no line will come.
+        self.ended = False
         self._cond = threading.Condition()
 
     def run(self) -> None:
@@ -67,9 +69,13 @@ class ServerLog(threading.Thread):
                 with self._cond:
                     self.lines.append(line.rstrip("\n"))
                     self._cond.notify_all()
+        with self._cond:
+            self.ended = True
+            self._cond.notify_all()
 
     def wait_for(self, pattern: re.Pattern, start: int, timeout: float) -> re.Match | None:
-        """The first line at or after index *start* matching *pattern*."""
+        """The first line at or after index *start* matching *pattern*; None when none
+        came within *timeout* or the server exited without it."""
         deadline = time.monotonic() + timeout
         with self._cond:
             while True:
@@ -77,7 +83,7 @@ class ServerLog(threading.Thread):
                     if (match := pattern.search(line)) is not None:
                         return match
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if remaining <= 0 or self.ended:
                     return None
                 self._cond.wait(remaining)
 
@@ -98,7 +104,8 @@ def measure_preview(taskmon: list[str], src: Path, edits: int, log: Path,
     try:
         found = reader.wait_for(_URL, 0, timeout)
         if found is None:
-            result.error = f"the server printed no URL within {timeout:.0f} s; see {log}"
+            why = "exited" if reader.ended else f"printed no URL within {timeout:.0f} s"
+            result.error = f"the server {why}; see {log}"
             return result
         result.startup = time.perf_counter() - started
         tasks = sorted((src / "ai" / "tasks").glob("*.md"))

@@ -202,13 +202,15 @@ def _kill_group(pid: int) -> None:
 
 def repeat(cmd: list[str], cwd: Path, logs: Path, times: int, timeout: float,
            before: Callable[[int], None] | None = None, watch: Path | None = None,
-           env: dict[str, str] | None = None) -> Measure:
+           env: dict[str, str] | None = None, measure: Measure | None = None) -> Measure:
     """Run *cmd* up to *times* times, calling *before(n)* first; stop at the first failure.
 
-    With *watch*, each run also counts the files it changed in that folder.
+    With *watch*, each run also counts the files it changed in that folder. With
+    *measure*, its runs go on (numbered after those it has) and it is returned.
     """
-    measure = Measure()
-    for n in range(1, times + 1):
+    measure = measure if measure is not None else Measure()
+    done = len(measure.runs)
+    for n in range(done + 1, done + times + 1):
         if before is not None:
             before(n)
         stamps = snapshot(watch) if watch else {}

@@ -58,7 +58,8 @@ def _size_section(result: SizeResult) -> str:
         "",
         f"{result.tasks:,} task files and {result.docs:,} docs, "
         f"{_size(result.source_bytes)} of Markdown; best of {result.repeat} "
-        f"run{'s' if result.repeat > 1 else ''}. {_load(result.load)}",
+        f"run{'s' if result.repeat > 1 else ''}, the tools taking turns (one cold build "
+        f"each, round by round). {_load(result.load)} {_speed(result.speed)}",
         "",
     ]
     lines += _figures_table(result)
@@ -163,12 +164,17 @@ def _all_runs(result: SizeResult) -> list[str]:
 
 
 def _load(load: tuple[float, float]) -> str:
-    text = f"Load average (1 min) before and after: {load[0]:.1f} and {load[1]:.1f}"
     cores = os.cpu_count() or 1
-    if max(load) > cores / 2:
-        return text + (f" on {cores} cores: other work shared the machine, so wall "
-                       "times are inflated (CPU times much less).")
-    return text + "."
+    return (f"Load average (1 min) before and after: {load[0]:.1f} and {load[1]:.1f} on "
+            f"{cores} cores (the benchmark's own builds count in it).")
+
+
+def _speed(speed: tuple[float, float]) -> str:
+    if not all(speed):
+        return ""
+    return (f"A fixed piece of Python (`calibrate` in `bench/run.py`) took "
+            f"{speed[0] * 1000:.0f} ms before and {speed[1] * 1000:.0f} ms after: "
+            "how fast the machine was.")
 
 
 def _preview(preview) -> str:

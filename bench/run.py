@@ -18,6 +18,7 @@ import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import generate
 import report
@@ -53,6 +54,8 @@ class SizeResult:
     mkdocs_full_nav_output: Output | None = None
     load: tuple[float, float] = (0.0, 0.0)
     """1-minute load average before and after this size's builds."""
+    speed: tuple[float, float] = (0.0, 0.0)
+    """Seconds of :func:`calibrate` before and after this size's builds."""
     preview: PreviewResult | None = None
     """Save → reload in the preview server, one task edited at a time."""
 
@@ -129,16 +132,69 @@ def bench_size(tasks: int, args: argparse.Namespace, taskmon: list[str] | None) 
     mkdocs_site = prepare_mkdocs(src, tasks)
 
     load_before = os.getloadavg()[0]
-    bench_ours(result, src, taskmon, args.timeout)
+    speed_before = calibrate()
+    ours = OursSetup(result, src, taskmon)
+    jobs = ours.cold_jobs() + hugo_jobs(result, hugo_site) + mkdocs_jobs(result, mkdocs_site)
+    cold_rounds(jobs, result.repeat, args.timeout)
+    ours.after_cold(args.timeout)
     if taskmon is not None and args.edits:
         _log(f"   taskmon-site serve: {args.edits} edits")
         env = dict(os.environ, XDG_CACHE_HOME=str(WORK / f"xdg-cache-{tasks}-serve"))
         result.preview = measure_preview(taskmon, src, args.edits,
                                          WORK / "logs" / f"{tasks}-preview.log", env)
-    bench_hugo(result, hugo_site, args.timeout)
-    bench_mkdocs(result, mkdocs_site, args.timeout)
+    inspect_others(result, hugo_site, mkdocs_site)
     result.load = (load_before, os.getloadavg()[0])
+    result.speed = (speed_before, calibrate())
     return result
+
+
+@dataclass
+class ColdJob:
+    """One tool's cold build: a command, what to remove before it, and its runs."""
+
+    label: str
+    cmd: list[str]
+    cwd: Path
+    logs: Path
+    clean: Callable[[int], None]
+    measure: Measure
+    env: dict[str, str] | None = None
+
+
+def cold_rounds(jobs: list[ColdJob], times: int, timeout: float) -> None:
+    """Run the cold builds in rounds, each tool once a round: the machine's speed drifts
+    (by a third within minutes here), and so it weighs on every tool alike."""
+    for n in range(1, times + 1):
+        for job in jobs:
+            if job.measure.error:
+                continue
+            _log(f"   {job.label}: cold {n}/{times}")
+            repeat(job.cmd, job.cwd, job.logs, 1, timeout, job.clean, env=job.env,
+                   measure=job.measure)
+
+
+CALIBRATION = """
+import time
+best = float("inf")
+for _ in range(3):
+    started = time.perf_counter()
+    table = {}
+    for i in range(300_000):
+        table[str(i)] = (i * i, str(i))
+    best = min(best, time.perf_counter() - started)
+    del table
+print(best)
+"""
+
+
+def calibrate() -> float:
+    """Seconds a fixed piece of Python (arithmetic and allocation) takes, best of three:
+    how fast the machine is at the time, to compare runs made at other times. In a
+    process of its own: what it allocates would stay in the benchmark's, and every
+    process started from it counts that memory as its own until it runs its program."""
+    done = subprocess.run([sys.executable, "-c", CALIBRATION], capture_output=True,
+                          text=True, check=True)
+    return float(done.stdout)
 
 
 def bench_browser(tasks: int) -> str:
@@ -165,48 +221,61 @@ def _log(message: str) -> None:
 # --- taskmon-site ---------------------------------------------------------------
 
 
-def bench_ours(result: SizeResult, src: Path, taskmon: list[str] | None,
-               timeout: float) -> None:
-    """Cold build, no-op rebuild and rebuild after one edit, with output checks."""
-    if taskmon is None:
-        result.ours_error = "`taskmon-site` is not on PATH (install with `pip install -e .`)."
-        return
-    out = WORK / f"out-{result.tasks}" / "taskmon"
-    logs = WORK / "logs" / f"{result.tasks}-taskmon"
-    cmd = [*taskmon, "build", str(src), "-o", str(out)]
-    # Wherever the cache lives by default (in the tree or the user's XDG cache),
-    # a cold build must start without it: both places are ours to remove.
-    caches = [src / ".taskmon-cache", WORK / f"xdg-cache-{result.tasks}"]
-    env = dict(os.environ, XDG_CACHE_HOME=str(caches[1]))
+class OursSetup:
+    """Our cold builds (with and without the search index) as jobs of the rounds, then
+    the no-op rebuild and the rebuild after one edit, with output checks."""
 
-    def clean(_: int) -> None:
-        for folder in (*caches, out):
+    def __init__(self, result: SizeResult, src: Path, taskmon: list[str] | None) -> None:
+        self.result, self.src, self.taskmon = result, src, taskmon
+        self.out = WORK / f"out-{result.tasks}" / "taskmon"
+        self.logs = WORK / "logs" / f"{result.tasks}-taskmon"
+        self.cmd = [*(taskmon or []), "build", str(src), "-o", str(self.out)]
+        # Wherever the cache lives by default (in the tree or the user's XDG cache),
+        # a cold build must start without it: both places are ours to remove.
+        self.caches = [src / ".taskmon-cache", WORK / f"xdg-cache-{result.tasks}"]
+        self.env = dict(os.environ, XDG_CACHE_HOME=str(self.caches[1]))
+
+    def clean(self, _: int) -> None:
+        for folder in (*self.caches, self.out):
             shutil.rmtree(folder, ignore_errors=True)
 
-    _log(f"   taskmon-site: cold without search x{result.repeat}")
-    result.ours["cold-no-search"] = repeat([*cmd, "--no-search"], ROOT, logs / "cold-no-search",
-                                           result.repeat, timeout, clean, env=env)
-    _log(f"   taskmon-site: cold x{result.repeat}")
-    cold = repeat(cmd, ROOT, logs / "cold", result.repeat, timeout, clean, env=env)
-    result.ours["cold"] = cold
-    if cold.error:
-        return
-    result.ours_output = inspect_output(out)
-    result.checks = check_output(result, cold.runs[-1].log) + [_cache_check(caches)]
+    def cold_jobs(self) -> list[ColdJob]:
+        if self.taskmon is None:
+            self.result.ours_error = ("`taskmon-site` is not on PATH "
+                                      "(install with `pip install -e .`).")
+            return []
+        ours = self.result.ours
+        ours["cold-no-search"], ours["cold"] = Measure(), Measure()
+        # The build with the search index comes last in a round: its output is the one
+        # left for the no-op and edit runs.
+        return [ColdJob("taskmon-site without search", [*self.cmd, "--no-search"], ROOT,
+                        self.logs / "cold-no-search", self.clean, ours["cold-no-search"],
+                        self.env),
+                ColdJob("taskmon-site", self.cmd, ROOT, self.logs / "cold", self.clean,
+                        ours["cold"], self.env)]
 
-    _log(f"   taskmon-site: no-op x{result.repeat}")
-    noop = repeat(cmd, ROOT, logs / "noop", result.repeat, timeout, watch=out, env=env)
-    result.ours["noop"] = noop
-    result.checks.append(_rewrite_check("no-op rebuild", noop, pages_ok=False))
+    def after_cold(self, timeout: float) -> None:
+        result, cmd, out, env = self.result, self.cmd, self.out, self.env
+        cold = result.ours.get("cold")
+        if cold is None or cold.error or not cold.runs:
+            return
+        result.ours_output = inspect_output(out)
+        result.checks = check_output(result, cold.runs[-1].log) + [_cache_check(self.caches)]
 
-    _log(f"   taskmon-site: edit x{result.repeat}")
-    edited = _task_to_edit(src)
-    edit = repeat(cmd, ROOT, logs / "edit", result.repeat, timeout,
-                  before=lambda n: edit_task(edited, n), watch=out, env=env)
-    result.ours["edit"] = edit
-    result.checks.append(_rewrite_check("rebuild after one edit", edit, pages_ok=True))
-    if not edit.error:
-        result.checks.append(_edit_check(out, edit_marker(len(edit.runs))))
+        _log(f"   taskmon-site: no-op x{result.repeat}")
+        noop = repeat(cmd, ROOT, self.logs / "noop", result.repeat, timeout, watch=out,
+                      env=env)
+        result.ours["noop"] = noop
+        result.checks.append(_rewrite_check("no-op rebuild", noop, pages_ok=False))
+
+        _log(f"   taskmon-site: edit x{result.repeat}")
+        edited = _task_to_edit(self.src)
+        edit = repeat(cmd, ROOT, self.logs / "edit", result.repeat, timeout,
+                      before=lambda n: edit_task(edited, n), watch=out, env=env)
+        result.ours["edit"] = edit
+        result.checks.append(_rewrite_check("rebuild after one edit", edit, pages_ok=True))
+        if not edit.error:
+            result.checks.append(_edit_check(out, edit_marker(len(edit.runs))))
 
 
 def _cache_check(caches: list[Path]) -> tuple[bool, str]:
@@ -330,23 +399,31 @@ def _copy_markdown(src: Path, content: Path) -> None:
     shutil.copytree(src / "docs", content / "docs")
 
 
-def bench_hugo(result: SizeResult, site: Path, timeout: float) -> None:
+def hugo_jobs(result: SizeResult, site: Path) -> list[ColdJob]:
     """Cold `hugo --quiet` builds: public/, resources/ and the cache removed first."""
     hugo = shutil.which("hugo")
     if hugo is None:
         result.hugo.error = "`hugo` is not installed (`apt-get install -y hugo`)."
-        return
+        return []
 
     def clean(_: int) -> None:
         for name in ("public", "resources", "cache"):
             shutil.rmtree(site / name, ignore_errors=True)
 
-    _log(f"   hugo: cold x{result.repeat}")
     cmd = [hugo, "--quiet", "--cacheDir", str(site / "cache")]
     logs = WORK / "logs" / f"{result.tasks}-hugo"
-    result.hugo = repeat(cmd, site, logs / "cold", result.repeat, timeout, clean)
-    if not result.hugo.error:
-        result.hugo_output = inspect_output(site / "public")
+    return [ColdJob("hugo", cmd, site, logs / "cold", clean, result.hugo)]
+
+
+def inspect_others(result: SizeResult, hugo_site: Path, mkdocs_site: Path) -> None:
+    """What Hugo and MkDocs wrote, from their last cold builds."""
+    if result.hugo.runs and not result.hugo.error:
+        result.hugo_output = inspect_output(hugo_site / "public")
+    if result.mkdocs.runs and not result.mkdocs.error:
+        result.mkdocs_output = inspect_output(mkdocs_site / "site")
+    full = result.mkdocs_full_nav
+    if full is not None and full.runs and not full.error:
+        result.mkdocs_full_nav_output = inspect_output(mkdocs_site / "site-full-nav")
 
 
 # --- MkDocs ---------------------------------------------------------------------
@@ -388,30 +465,26 @@ def ensure_mkdocs() -> str | None:
     return None
 
 
-def bench_mkdocs(result: SizeResult, site: Path, timeout: float) -> None:
+def mkdocs_jobs(result: SizeResult, site: Path) -> list[ColdJob]:
     """Cold `mkdocs build -q` (site/ removed first); also the default-nav variant."""
     error = ensure_mkdocs()
     if error:
         result.mkdocs.error = error
-        return
-    _log(f"   mkdocs: cold x{result.repeat}")
-    result.mkdocs = _mkdocs_runs(result, site, "mkdocs.yml", "site", timeout)
-    if not result.mkdocs.error:
-        result.mkdocs_output = inspect_output(site / "site")
+        return []
+    jobs = [_mkdocs_job(result, site, "mkdocs.yml", "site", result.mkdocs, "mkdocs")]
     if result.tasks <= FULL_NAV_MAX_TASKS:
-        _log(f"   mkdocs (default nav): cold x{result.repeat}")
-        full = _mkdocs_runs(result, site, "mkdocs-full-nav.yml", "site-full-nav", timeout)
-        result.mkdocs_full_nav = full
-        if not full.error:
-            result.mkdocs_full_nav_output = inspect_output(site / "site-full-nav")
+        result.mkdocs_full_nav = Measure()
+        jobs.append(_mkdocs_job(result, site, "mkdocs-full-nav.yml", "site-full-nav",
+                                result.mkdocs_full_nav, "mkdocs (default nav)"))
+    return jobs
 
 
-def _mkdocs_runs(result: SizeResult, site: Path, config: str, site_dir: str,
-                 timeout: float) -> Measure:
+def _mkdocs_job(result: SizeResult, site: Path, config: str, site_dir: str,
+                measure: Measure, label: str) -> ColdJob:
     cmd = [str(_mkdocs_bin()), "build", "-q", "-f", config]
     logs = WORK / "logs" / f"{result.tasks}-{Path(config).stem}"
-    return repeat(cmd, site, logs / "cold", result.repeat, timeout,
-                  lambda _: shutil.rmtree(site / site_dir, ignore_errors=True))
+    return ColdJob(label, cmd, site, logs / "cold",
+                   lambda _: shutil.rmtree(site / site_dir, ignore_errors=True), measure)
 
 
 if __name__ == "__main__":

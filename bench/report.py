@@ -43,8 +43,10 @@ def _intro() -> str:
         "(`ru_maxrss` from `wait4`, exact), the peak of the summed resident sets of "
         "every process the build started (worker pools included) and the peak of their "
         "summed proportional set sizes (PSS: a page shared by several processes, like a "
-        "forked worker's copy-on-write pages or a shared library, counts once), both "
-        "sampled from `/proc` every 50 ms. CPU time is user + system time of all those "
+        "forked worker's copy-on-write pages or a shared library, counts once), "
+        "sampled from `/proc`: the resident sets every 50 ms, the PSS every 0.5 s (the "
+        "kernel holds a process's memory map while it sums its PSS, which slowed the "
+        "builds measured). CPU time is user + system time of all those "
         "processes, each reaped by the benchmark (cold builds).\n"
     )
 

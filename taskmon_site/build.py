@@ -140,7 +140,7 @@ class SiteBuilder:
         self.search_pending: set[str] = {"*"}
         #: Files the globs select that lead outside the source folder: never read.
         self._outside: set[str] = set()
-        #: The kind and URL of each source as last saved in the state.
+        #: The kind and URL of each source as this builder last saved them in the state.
         self._saved_urls: dict[str, tuple[str, str]] | None = None
         #: The manifest as last written by this builder.
         self._manifest: set[str] | None = None
@@ -275,13 +275,10 @@ class SiteBuilder:
     def _known_urls(self, kinds: dict[str, str]) -> dict[str, str] | None:
         """The URLs of the last build, when it had exactly these files (slugs are slow)."""
         known = {u: (f.kind, f.url) for u, f in self._found.items()}
-        stored = not known
         known = known or self.state.info("urls") or {}
         if len(known) != len(kinds) or any(known.get(u, ("",))[0] != k
                                            for u, k in kinds.items()):
             return None
-        if stored:
-            self._saved_urls = known
         return {u: known[u][1] for u in kinds}
 
     @staticmethod
@@ -305,7 +302,7 @@ class SiteBuilder:
                     source).as_posix()
                 if os.sep != "/":
                     rel = rel.replace(os.sep, "/")
-                if self._excluded_text(text, rel):
+                if self._excluded(text, rel):
                     continue
                 try:
                     st = os.lstat(text)
@@ -378,7 +375,7 @@ class SiteBuilder:
             rel = path.relative_to(self.config.source_dir)
         except ValueError:
             return None
-        if self._excluded(path, rel):
+        if self._excluded(str(path), rel.as_posix()):
             return None
         if any(glob_match(rel.as_posix(), p) for p in self.config.tasks):
             return "task"
@@ -386,10 +383,7 @@ class SiteBuilder:
             return "doc"
         return None
 
-    def _excluded(self, path: Path, rel: Path) -> bool:
-        return self._excluded_text(str(path), rel.as_posix())
-
-    def _excluded_text(self, path: str, rel: str) -> bool:
+    def _excluded(self, path: str, rel: str) -> bool:
         """In a dot-folder, a dot-file, or the output folder?"""
         if rel.startswith(".") or "/." in rel:
             return True
@@ -403,12 +397,10 @@ class SiteBuilder:
             self.sources.pop(src_uri, None)
             self.tasks.pop(src_uri, None)
             self.docs.pop(src_uri, None)
-            for kind in ("task", "doc", "fragments"):
-                self._keys.pop((kind, src_uri), None)
         urls = {u: f.url for u, f in found.items()}
         if urls == self.urls:
             return  # pages read since have their URL from their shell
-        self._keys.clear()  # keys remembered for pages whose URLs may now differ
+        self._keys.clear()  # of pages that are gone, or whose URLs may now differ
         self.urls.clear()
         self.urls.update(urls)
         for src_uri, page in [*self.tasks.items(), *self.docs.items()]:
@@ -612,18 +604,19 @@ class SiteBuilder:
     def _write_indexes(self, site: Site, data: bool = True) -> list[str]:
         """The index pages and data files; without *data*, tasks.json is left for
         :meth:`finish`."""
-        pages = self.renderer.index_pages(site, self.fragments(),
-                                          lambda t: self.sources[t.src_uri].json, data)
+        pages = self.renderer.index_pages(site, self.fragments(), self._json_of, data)
         self._data_pending = not data
         return self._write_files((url, text.encode("utf-8") if isinstance(text, str) else text)
                                  for url, text in pages)
 
+    def _json_of(self, task: Task) -> bytes:
+        """*task*'s entry in tasks.json, as made when it was read."""
+        return self.sources[task.src_uri].json
+
     def finish(self) -> None:
         """What a rebuild with ``defer_data`` left: tasks.json, then the search index."""
         if self._data_pending and self.site is not None:
-            site = self.site
-            self._write_files([(TASKS_JSON_URL, tasks_json(
-                site, lambda t: self.sources[t.src_uri].json))])
+            self._write_files([(TASKS_JSON_URL, tasks_json(self.site, self._json_of))])
             self._data_pending = False
         self.update_search()
 
@@ -798,7 +791,7 @@ class SiteBuilder:
             rel = path.relative_to(self.config.source_dir)
         except ValueError:
             return False
-        if self._excluded(path, rel) or path.suffix.lower() != ".md":
+        if self._excluded(str(path), rel.as_posix()) or path.suffix.lower() != ".md":
             return False
         rel_text = rel.as_posix()
         if rel_text in self._found:

@@ -80,15 +80,14 @@ def index_site(config: Config, tasks: dict[str, Task], docs: dict[str, Doc],
     site_problems = _duplicate_ids(ordered)
     _link_docs(ordered, docs)
     file_problems = [p for page in [*ordered, *docs.values()] for p in page.problems]
-    holders, next_holders = _matrices(ordered)
     return Site(
         config=config,
         built_at=built_at,
         tasks=ordered,
         docs=sorted(docs.values(), key=lambda d: d.src_uri),
         counts=_counts(ordered),
-        holders=holders,
-        next_holders=next_holders,
+        holders=_matrix(ordered, [t.current_role for t in ordered]),
+        next_holders=_matrix(ordered, [t.next_role for t in ordered]),
         attention=[t for t in ordered if t.status in vocab.ATTENTION_STATUSES or t.stale],
         recent=heapq.nlargest(RECENT_LIMIT, ordered, key=attrgetter("updated_key")),
         activity=_activity(ordered),
@@ -162,13 +161,8 @@ def _counts(tasks: list[Task]) -> dict[str, int]:
     return counts
 
 
-def _matrices(tasks: list[Task]) -> tuple[dict[str, dict[str, list[Task]]], ...]:
-    """Role × status → tasks, by current role and by next role."""
-    return _matrix(tasks, [t.current_role for t in tasks]), _matrix(
-        tasks, [t.next_role for t in tasks])
-
-
 def _matrix(tasks: list[Task], roles_of: list[str | None]) -> dict[str, dict[str, list[Task]]]:
+    """Role × status → tasks, each task under its role in *roles_of* (same order)."""
     roles = list(vocab.ROLE_IDS)
     if None in roles_of:
         roles.append(UNKNOWN)

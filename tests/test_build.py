@@ -640,7 +640,8 @@ def test_rebuilds_in_one_builder_carry_titles_to_neighbours_and_backlinks(build_
         (src / name).write_text(text)
         return builder.rebuild({src / name})
 
-    report = edit("ai/tasks/t3.md", "---\ntask_id: t3\n---\n# Renamed\n\nSee [d](../../docs/d.md).\n")
+    report = edit("ai/tasks/t3.md",
+                  "---\ntask_id: t3\n---\n# Renamed\n\nSee [d](../../docs/d.md).\n")
     assert report.pages_rendered == 4 + index_pages  # t3, t2, t4 and the doc's backlinks
     for neighbour in ("t2", "t4"):
         assert "Renamed" in (out / f"tasks/{neighbour}.html").read_text()

@@ -6,7 +6,8 @@ from conftest import full_tasks
 
 TASK = ("---\ntask_id: s\n---\n# 任务描述\nRead [the *spec*](docs/a.md), `code` and "
         "<b>x</b> &amp; [js](javascript:alert(1)) ![a **pic**](p.png) now.\nMore.\n\n"
-        "# 工作记录\n## 研究员 (2025-02-24)\n2025 年 **完成** [调研](https://x.org). Then more.\n")
+        "# 工作记录\n## 研究员 (2025-02-24)\n"
+        "2025 年 **完成** [调研](https://x.org). Then more.\n")
 
 
 def test_summary_and_text_show_what_the_page_shows(build_site):

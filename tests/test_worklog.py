@@ -33,7 +33,8 @@ def test_checklist_groups_and_entry_items_scale_linearly():
     # The old code scanned every heading per item and every item per entry:
     # at this size it ran for many minutes; the assertions are on what is read.
     n = 50_000
-    heads = [Heading(2, f"执行员 (2025-02-24 {k % 24:02d}:00)", f"h{k}", 2 * k) for k in range(n)]
+    heads = [Heading(2, f"执行员 (2025-02-24 {k % 24:02d}:00)", f"h{k}", 2 * k)
+             for k in range(n)]
     tokens, lines = [], []
     for k in range(n):
         lines += [f"## {heads[k].text}", f"- [{'x' if k % 2 else ' '}] item {k}"]
@@ -50,7 +51,8 @@ def test_checklist_groups_and_entry_items_scale_linearly():
 
 
 def test_configured_role_spellings_apply_to_entry_headings(build_site):
-    body = "# 工作记录\n\n## tech lead (2025-02-24 10:00)\ndid things\n\n## 审核员 (2025-02-24 11:00)\n"
+    body = ("# 工作记录\n\n## tech lead (2025-02-24 10:00)\ndid things\n\n"
+            "## 审核员 (2025-02-24 11:00)\n")
     toml = '[roles]\n"tech lead" = "manager"\n"审核员" = "manager"\n'
     task = read(build_site, body, "task_id: w\ncurrent_role: tech lead\n", {"taskmon.toml": toml})
     assert task.current_role == "manager"
@@ -60,12 +62,14 @@ def test_configured_role_spellings_apply_to_entry_headings(build_site):
 
 
 def test_entries_at_the_level_of_the_work_log_heading_are_kept(build_site):
-    body = ("# Task\n\n## 工作记录\n\n## 审核员 (2025-02-24 11:00)\nok\n### 完成项\n- [x] a\n"
+    body = ("# Task\n\n## 工作记录\n\n## 审核员 (2025-02-24 11:00)\nok\n"
+            "### 完成项\n- [x] a\n"
             "## 研究员 (2025-02-25 09:00)\n- [ ] b\n## 2025-02-26\n"
             "## 相关文档\n## 编辑 (2025-02-27)\n## 执行员 (2025-02-28)\n")
     task = read(build_site, body)
     assert [(e.role, e.role_raw, e.when_raw, e.progress.total) for e in task.worklog] == [
-        (None, "审核员", "2025-02-24 11:00", 1), ("researcher", "研究员", "2025-02-25 09:00", 1),
+        (None, "审核员", "2025-02-24 11:00", 1),
+        ("researcher", "研究员", "2025-02-25 09:00", 1),
         (None, "", "2025-02-26", 0), ("executor", "执行员", "2025-02-28", 0)]
     assert task.worklog[0].summary == "ok"
 
@@ -100,7 +104,8 @@ def test_an_entry_whose_date_does_not_parse_is_kept_and_reported(build_site):
     body = "# 工作记录\n\n## 研究员 (2025-13-45)\n- [x] a\n## 审核员 (2025-02-30 10:00)\n"
     task = read(build_site, body)
     assert [(e.role, e.role_raw, e.when_raw, e.when) for e in task.worklog] == [
-        ("researcher", "研究员", "2025-13-45", None), (None, "审核员", "2025-02-30 10:00", None)]
+        ("researcher", "研究员", "2025-13-45", None),
+        (None, "审核员", "2025-02-30 10:00", None)]
     assert [str(p) for p in task.problems] == [
         "ai/tasks/w.md:6: work-log date '2025-13-45' is not a date",
         "ai/tasks/w.md:8: work-log date '2025-02-30 10:00' is not a date"]

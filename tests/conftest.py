@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "corpus" / "ai-ppdb"
+#: The real ai-ppdb task repository (MIT, see its LICENSE), copied from ../shared/corpus.
+CORPUS = REPO / "tests" / "fixtures" / "corpus" / "ai-ppdb"
 CHROMIUM = os.environ.get("TASKMON_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
@@ -63,9 +64,7 @@ def make_tree(tmp_path: Path):
 
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
-    """A private copy of the real ai-ppdb corpus (the shared one is read-only)."""
-    if not CORPUS.is_dir():
-        pytest.fail(f"the shared corpus is missing: {CORPUS}")
+    """A private copy of the real ai-ppdb corpus, for tests that change it."""
     return Path(shutil.copytree(CORPUS, tmp_path / "ai-ppdb"))
 
 

@@ -32,9 +32,9 @@ from taskmon_site.config import Config
 from taskmon_site.globs import glob_match, static_prefix
 from taskmon_site.logs import REPEAT_LIMIT
 from taskmon_site.model import Doc, Page, Task
-from taskmon_site.render import Fragments, Renderer, neighbours, tasks_json
+from taskmon_site.render import Renderer, neighbours, tasks_json
 from taskmon_site.search import BUNDLES_FILE, SEARCH_DIR, build_search_index
-from taskmon_site.site import Site, index_site, stale_horizon
+from taskmon_site.site import Site, Update, around, index_site, update_site
 from taskmon_site.source import Problem
 from taskmon_site.state import BuildState, Output, Source, state_file
 from taskmon_site.urls import TASKS_JSON_URL, doc_url, task_url
@@ -144,8 +144,16 @@ class SiteBuilder:
         self._saved_urls: dict[str, tuple[str, str]] | None = None
         #: The manifest as last written by this builder.
         self._manifest: set[str] | None = None
+        #: The files written in pieces, as this builder last wrote them (by URL).
+        self._pieces: dict[str, list[bytes]] = {}
         #: Keys of pages and fragments by name, with the page objects they were made of.
         self._keys: dict[tuple, tuple] = {}
+        #: The site as the last update that finished indexed it (the output folder
+        #: holds what it shows), and the key of its docs navigation.
+        self._indexed: Site | None = None
+        self._nav_key = ""
+        #: src_uri → the page object a page read in this update replaced.
+        self._replaced: dict[str, Page] = {}
         #: Sources and outputs changed since the state was last saved.
         self._dirty: set[str] = set()
         self._dirty_outputs: set[str] = set()
@@ -199,6 +207,7 @@ class SiteBuilder:
             if self.site is None:  # up to date: nothing was loaded, but the next edit needs it
                 self._load_state()
                 self.site = index_site(self.config, self.tasks, self.docs, build_time())
+                self._indexed = self.site
             report.changed = sorted(str(p) for p in changed)
             return report
 
@@ -212,8 +221,11 @@ class SiteBuilder:
                 full: bool) -> BuildReport:
         built_at = build_time()
         removed = set(self.sources) - set(found)
+        came_or_went = removed | (set(found) - set(self.sources))
         self._apply_discovery(found, removed)
-        to_read |= self._links_changed(removed | (set(found) - set(self.sources)))
+        to_read |= self._links_changed(came_or_went)
+        # Until this update finishes, the output folder may hold neither site.
+        previous, self._indexed, self._replaced = self._indexed, None, {}
         workers = self._workers(built_at)
         try:
             # Read: front matter, sections, work logs; Markdown rendered to HTML.
@@ -222,15 +234,23 @@ class SiteBuilder:
                 self._take(read)
 
             # Index: counts, role × status matrix, backlinks, duplicates, problems.
-            self.site = site = index_site(self.config, self.tasks, self.docs, built_at)
+            update = None
+            if previous is not None and previous is self.site and not came_or_went:
+                update = update_site(previous, self.tasks, self.docs, self._replaced,
+                                     built_at)
+            if update is None:
+                site = index_site(self.config, self.tasks, self.docs, built_at)
+            else:
+                site = update.site
+            self.site = site
             site.problems += self._scan_problems(found)
 
             # Render and write the task and doc pages whose inputs changed.
-            rendered = workers.render(self._render_jobs(site))
+            rendered = workers.render(self._render_jobs(site, update))
             self._take_rendered(rendered)
 
             # The index pages and data files; static files on full builds.
-            self._refresh_fragments(site)
+            self._refresh_fragments(site.tasks if update is None else update.tasks)
             index_written = self._write_indexes(site, data=full or not self.defer_data)
         except jinja2.TemplateError as exc:
             raise BuildError(template_error_message(exc)) from exc
@@ -240,7 +260,8 @@ class SiteBuilder:
             workers.close()
         static = self.renderer.static_files() if full else {}
         index_written += self._write_files(static.items())
-        gone = self._remove_stale(site)
+        # Without files that came or went, the output folder has the same files.
+        gone = self._remove_stale(site) if update is None else []
         self._log_problems()
 
         # Search: index again the bundles of pages written or removed (the preview
@@ -252,6 +273,7 @@ class SiteBuilder:
                 self.update_search(save=False)
 
         self._save_state(read, rendered, removed, gone, built_at)
+        self._indexed = site
         _settle()
         return BuildReport(
             pages_written=len(written) + len(index_written),
@@ -505,6 +527,10 @@ class SiteBuilder:
         for source in results:
             page = source.page
             self.sources[page.src_uri] = source
+            for pages in (self.tasks, self.docs):
+                old = pages.pop(page.src_uri, None)
+                if old is not None and old is not page:
+                    self._replaced[page.src_uri] = old
             pages = self.tasks if isinstance(page, Task) else self.docs
             pages[page.src_uri] = page  # type: ignore[assignment]
 
@@ -516,21 +542,31 @@ class SiteBuilder:
 
     # -- rendering ----------------------------------------------------------------------
 
-    def _render_jobs(self, site: Site) -> list[RenderJob]:
-        """The task and doc pages whose inputs differ from those they were written with."""
+    def _render_jobs(self, site: Site, update: Update | None) -> list[RenderJob]:
+        """The task and doc pages whose inputs differ from those they were written with
+        (after an *update*, of the pages it names: the others are as written)."""
         jobs = []
-        exists = self._existing_pages()
-        around = neighbours(site.tasks)
-        for task in site.tasks:
-            prev_task, next_task = around[task.src_uri]
+        nav_key, nav = self.renderer.doc_nav(site.docs)
+        if update is None:
+            pairs = neighbours(site.tasks)
+            tasks: Iterable[tuple[Task, tuple[Task | None, Task | None]]] = [
+                (t, pairs[t.src_uri]) for t in site.tasks]
+            docs = site.docs
+            exists = self._existing_pages()
+        else:
+            tasks = [(t, around(site, t)) for t in update.tasks]
+            docs = site.docs if nav_key != self._nav_key else update.docs
+            exists = {p.url for p in [*update.tasks, *docs]
+                      if os.path.isfile(self.output_dir / p.url)}
+        self._nav_key = nav_key
+        for task, (prev_task, next_task) in tasks:
             key = self._key(("task", task.src_uri), (task, prev_task, next_task), task.stale,
                             lambda: self.renderer.task_key(task, prev_task, next_task))
             if self._out_of_date(task.url, key, exists):
                 wants = self._fragments_stale(task)
                 jobs.append(RenderJob(task, key, self._old_digest(task.url), prev_task,
                                       next_task, fragments=wants))
-        nav_key, nav = self.renderer.doc_nav(site.docs)
-        for doc in site.docs:
+        for doc in docs:
             key = self._key(("doc", doc.src_uri), (doc, *doc.referenced_by), nav_key,
                             lambda: self.renderer.doc_key(doc, nav_key))
             if self._out_of_date(doc.url, key, exists):
@@ -588,15 +624,12 @@ class SiteBuilder:
                         lambda: self.renderer.fragment_key(task))
         return fragments.key != key
 
-    def _refresh_fragments(self, site: Site) -> None:
-        """Render again the row, card and record of each task whose inputs changed."""
-        for task in site.tasks:
+    def _refresh_fragments(self, tasks: list[Task]) -> None:
+        """Render again the row, card and record of each of *tasks* whose inputs changed."""
+        for task in tasks:
             if self._fragments_stale(task):
                 self.sources[task.src_uri].fragments = self.renderer.fragments(task)
                 self._dirty.add(task.src_uri)
-
-    def fragments(self) -> dict[str, Fragments]:
-        return {u: s.fragments for u, s in self.sources.items() if s.fragments is not None}
 
     # -- writing ----------------------------------------------------------------------
 
@@ -604,7 +637,10 @@ class SiteBuilder:
     def _write_indexes(self, site: Site, data: bool = True) -> list[str]:
         """The index pages and data files; without *data*, tasks.json is left for
         :meth:`finish`."""
-        pages = self.renderer.index_pages(site, self.fragments(), self._json_of, data)
+        sources = self.sources
+        fragments = [sources[t.src_uri].fragments for t in site.tasks]
+        pages = self.renderer.index_pages(site, fragments, self._json_of,  # type: ignore[arg-type]
+                                          data)
         self._data_pending = not data
         return self._write_files((url, text.encode("utf-8") if isinstance(text, str) else text)
                                  for url, text in pages)
@@ -623,16 +659,19 @@ class SiteBuilder:
     def _write_files(self, files: Iterable[tuple[str, bytes | list[bytes]]]) -> list[str]:
         """Write each file whose bytes differ from what is there; returns those URLs.
 
-        A file given in pieces (a list) changes with every build: it is written
-        as it comes, without comparing.
+        A file given in pieces (a list: thousands of rows) is compared piece by
+        piece with what this builder last wrote there (most of them the very
+        same objects), not hashed.
         """
         written = []
         for url, data in files:
             if isinstance(data, list):
-                write_atomically(self.output_dir / url, data)
-                self.outputs[url] = Output("", "")
-                self._dirty_outputs.add(url)
-                written.append(url)
+                if not self._same_pieces(url, data):
+                    write_atomically(self.output_dir / url, data)
+                    self._pieces[url] = data
+                    self.outputs[url] = Output("", "")
+                    self._dirty_outputs.add(url)
+                    written.append(url)
                 continue
             digest = output_digest(data)
             target = self.output_dir / url
@@ -645,6 +684,12 @@ class SiteBuilder:
             self.outputs[url] = Output("", digest)
             self._dirty_outputs.add(url)
         return written
+
+    def _same_pieces(self, url: str, pieces: list[bytes]) -> bool:
+        """Are *pieces* those this builder last wrote to *url*, still there?"""
+        # Lists compare the same objects without looking at their bytes.
+        return (self._pieces.get(url) == pieces and url in self.outputs and
+                os.path.isfile(self.output_dir / url))
 
     def _expected_urls(self, site: Site) -> set[str]:
         urls = {p.url for p in [*site.tasks, *site.docs]}
@@ -704,7 +749,7 @@ class SiteBuilder:
         assert site is not None
         info = {"theme_key": self.renderer.theme_key, "search": self.config.search,
                 "built_at": built_at, "tasks": len(site.tasks), "docs": len(site.docs),
-                "horizon": stale_horizon(site.tasks, self.config, built_at),
+                "horizon": site.horizon,
                 "problems": site.problems}
         more = {"site": info, "search_pending": self.search_pending}
         urls = {u: (f.kind, f.url) for u, f in self._found.items()}

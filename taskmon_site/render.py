@@ -194,13 +194,14 @@ class Renderer:
 
     # -- the index pages ----------------------------------------------------------------
 
-    def index_pages(self, site: Site, fragments: dict[str, Fragments],
+    def index_pages(self, site: Site, fragments: list[Fragments],
                     json_of: Callable[[Task], bytes], data: bool = True,
                     ) -> Iterator[tuple[str, str | list[bytes]]]:
         """The dashboard, list, board, docs index, problems page and data files
         (tasks.json last, and only with *data*).
 
-        Rows, cards and data.js records come from *fragments* (by src_uri); each
+        Rows, cards and data.js records come from *fragments* (of each task of
+        ``site.tasks``, in that order); each
         task's tasks.json entry from *json_of*. One page at a time, so a site of
         many tasks never holds them all; tasks.json comes in pieces.
         """
@@ -210,14 +211,14 @@ class Renderer:
         yield BUILD_JS_URL, build_js(site)
         yield INDEX_URL, self._page("dashboard.html", INDEX_URL, site=site, title="",
                                     data_version=data_version)
-        rows = {"": [fragments[t.src_uri].row for t in site.tasks]}
+        rows = {"": [f.row for f in fragments]}
         yield LIST_URL, self._with_fragments(
             "list.html", LIST_URL, rows, lambda marks: {"rows": marks[""]}, site=site,
             title=self.strings["tasks"], data_version=data_version)
         del rows
         cards: dict[str, list[bytes]] = {s: [] for s in site.counts}
-        for task in site.tasks:
-            cards[task.status or UNKNOWN].append(fragments[task.src_uri].card)
+        for task, task_fragments in zip(site.tasks, fragments):
+            cards[task.status or UNKNOWN].append(task_fragments.card)
         yield BOARD_URL, self._with_fragments(
             "board.html", BOARD_URL, cards, lambda marks: {"columns": marks}, site=site,
             title=self.strings["board"], data_version=data_version)
@@ -255,16 +256,16 @@ class Renderer:
         return [DATA_JS_URL, BUILD_JS_URL, INDEX_URL, LIST_URL, BOARD_URL, DOCS_URL,
                 PROBLEMS_URL, TASKS_JSON_URL]
 
-    def data_js(self, site: Site, fragments: dict[str, Fragments]) -> tuple[list[bytes], str]:
+    def data_js(self, site: Site, fragments: list[Fragments]) -> tuple[list[bytes], str]:
         """What the list, board and dashboard scripts filter, sort and mark, as a script,
         and a version of its tasks and docs for the pages' links to it.
 
         A script, not fetched JSON, so it loads from file:// too; the version in its
         link keeps a browser from using a copy from before a rebuild. Each task is
-        one record rendered with its fragments, in list order.
+        one record rendered with its *fragments* (as for :meth:`index_pages`).
         """
         docs = [[d.url, d.title, d.src_uri] for d in site.docs]
-        records = b",\n".join(fragments[t.src_uri].record for t in site.tasks)
+        records = b",\n".join([f.record for f in fragments])
         version = hashlib.blake2b(repr(docs).encode("utf-8") + records,
                                   digest_size=6).hexdigest()
         head = {"builtAt": site.built_at.isoformat(), "fields": RECORD_FIELDS, "docs": docs}

@@ -7,19 +7,23 @@ are computed over the complete site.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
+from bisect import bisect_left, insort
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from operator import attrgetter
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
 from zoneinfo import ZoneInfo
 
 from taskmon_site import vocab
 from taskmon_site.config import Config
 from taskmon_site.dates import age_days
-from taskmon_site.model import Doc, Task, WorkLogEntry
+from taskmon_site.model import Doc, Page, Task, WorkLogEntry
 from taskmon_site.source import Problem
+
+P = TypeVar("P", bound=Page)
 
 #: Statuses that are still moving and so can go stale.
 OPEN_STATUSES = ("pending", "in_progress", "paused", "review", "rework")
@@ -61,6 +65,12 @@ class Site:
     site_problems: list[Problem] = field(default_factory=list)
     #: The workflow files tasks name (``flow_file``), sorted.
     flows: list[str] = field(default_factory=list)
+    #: Seconds since the epoch when the next open task turns stale (see
+    #: :func:`stale_horizon`); before then every task's ``stale`` holds.
+    horizon: float = float("inf")
+    #: The tasks with the latest work-log entries (at most RECENT_LIMIT, list order):
+    #: ``activity`` is chosen from their entries.
+    active: list[Task] = field(default_factory=list)
 
     @property
     def statuses(self) -> list[str]:
@@ -73,28 +83,163 @@ class Site:
 
 def index_site(config: Config, tasks: dict[str, Task], docs: dict[str, Doc],
                built_at: datetime) -> Site:
-    ordered = sorted(tasks.values(), key=lambda t: (t.id.casefold(), t.src_uri))
+    ordered = sorted(tasks.values(), key=order_key)
     for task in ordered:
         task.stale = is_stale(task, config, built_at)
+    sorted_docs = sorted(docs.values(), key=attrgetter("src_uri"))
 
     site_problems = _duplicate_ids(ordered)
     _link_docs(ordered, docs)
-    file_problems = [p for page in [*ordered, *docs.values()] for p in page.problems]
+    active = _top(ordered, attrgetter("activity_key"))
     return Site(
         config=config,
         built_at=built_at,
         tasks=ordered,
-        docs=sorted(docs.values(), key=lambda d: d.src_uri),
+        docs=sorted_docs,
         counts=_counts(ordered),
         holders=_matrix(ordered, [t.current_role for t in ordered]),
         next_holders=_matrix(ordered, [t.next_role for t in ordered]),
-        attention=[t for t in ordered if t.status in vocab.ATTENTION_STATUSES or t.stale],
-        recent=heapq.nlargest(RECENT_LIMIT, ordered, key=attrgetter("updated_key")),
-        activity=_activity(ordered),
-        problems=file_problems + site_problems,
+        attention=[t for t in ordered if needs_attention(t)],
+        recent=_top(ordered, attrgetter("updated_key")),
+        activity=_activity(active),
+        problems=_file_problems(ordered, sorted_docs) + site_problems,
         site_problems=site_problems,
         flows=sorted({t.flow for t in ordered if t.flow}),
+        horizon=stale_horizon(ordered, config, built_at),
+        active=active,
     )
+
+
+def order_key(task: Task) -> tuple[str, str]:
+    """Where *task* goes in the list: by id, then by file."""
+    return task.id.casefold(), task.src_uri
+
+
+def needs_attention(task: Task) -> bool:
+    return task.status in vocab.ATTENTION_STATUSES or task.stale
+
+
+@dataclass
+class Update:
+    """A site indexed again after some of its pages were read again."""
+
+    site: Site
+    #: The tasks whose page or fragments may now differ: those read again and
+    #: their neighbours in the list, before and after.
+    tasks: list[Task]
+    #: The docs read again and those whose backlinks were made again.
+    docs: list[Doc]
+
+
+def update_site(site: Site, tasks: dict[str, Task], docs: dict[str, Doc],
+                replaced: dict[str, Page], built_at: datetime) -> Update | None:
+    """*site* indexed again after the pages in *replaced* (src_uri → the page object
+    that *tasks* or *docs* now hold another one for) were read again at *built_at*
+    (their ``stale`` set as of then), looking at those pages only; the result equals
+    :func:`index_site`'s.
+
+    None when only indexing the whole site gives that result: pages came or went,
+    one changed kind, or *built_at* passed the site's stale horizon (or went back).
+    """
+    config = site.config
+    if not site.built_at <= built_at or not built_at.timestamp() < site.horizon:
+        return None
+    if len(tasks) != len(site.tasks) or len(docs) != len(site.docs):
+        return None
+    pairs: list[tuple[Task, Task]] = []
+    doc_pairs: list[tuple[Doc, Doc]] = []
+    for src_uri, old in replaced.items():
+        new = tasks.get(src_uri) if isinstance(old, Task) else docs.get(src_uri)
+        if new is None or type(new) is not type(old):
+            return None
+        if isinstance(new, Task):
+            pairs.append((old, new))  # type: ignore[arg-type]
+        else:
+            doc_pairs.append((old, new))  # type: ignore[arg-type]
+
+    ordered = list(site.tasks)
+    touched: dict[str, Task] = {}
+    for old, new in pairs:
+        at = _position(site.tasks, old, order_key)
+        touched.update((t.src_uri, t) for t in site.tasks[max(at - 1, 0):at + 2])
+        _replace(ordered, old, new, order_key)
+    for _, new in pairs:
+        at = _position(ordered, new, order_key)
+        touched.update((t.src_uri, t) for t in ordered[max(at - 1, 0):at + 2])
+
+    changed = {id(old) for old, _ in pairs}
+    attention = list(site.attention)
+    for old, new in pairs:
+        _move(attention, old if needs_attention(old) else None,
+              new if needs_attention(new) else None)
+    site_problems = site.site_problems
+    if any(old.id != new.id for old, new in pairs):
+        site_problems = _duplicate_ids(ordered)
+    flows = site.flows
+    if any(old.flow != new.flow for old, new in pairs):
+        flows = sorted({t.flow for t in ordered if t.flow})
+    sorted_docs = list(site.docs)
+    for _, doc in doc_pairs:
+        sorted_docs[_position(sorted_docs, doc, attrgetter("src_uri"))] = doc
+    relinked = _relink_docs(docs, doc_pairs, pairs)
+    active = _update_top(site.active, pairs, changed, attrgetter("activity_key"))
+    if active is None:
+        active = _top(ordered, attrgetter("activity_key"))
+    recent = _update_top(site.recent, pairs, changed, attrgetter("updated_key"))
+    updated = dataclasses.replace(
+        site,
+        built_at=built_at,
+        tasks=ordered,
+        docs=sorted_docs,
+        counts=_recount(site.counts, pairs),
+        holders=_rematrix(site.holders, pairs, attrgetter("current_role")),
+        next_holders=_rematrix(site.next_holders, pairs, attrgetter("next_role")),
+        attention=attention,
+        recent=recent if recent is not None else _top(ordered, attrgetter("updated_key")),
+        activity=_activity(active),
+        problems=_file_problems(ordered, sorted_docs) + site_problems,
+        site_problems=site_problems,
+        flows=flows,
+        horizon=min(site.horizon, stale_horizon([n for _, n in pairs], config, built_at)),
+        active=active,
+    )
+    for task in list(touched.values()):
+        touched[task.src_uri] = tasks[task.src_uri]  # the page read again, if it was
+    return Update(updated, sorted(touched.values(), key=order_key), relinked)
+
+
+def around(site: Site, task: Task) -> tuple[Task | None, Task | None]:
+    """*task*'s previous and next task in the list."""
+    at = _position(site.tasks, task, order_key)
+    return (site.tasks[at - 1] if at > 0 else None,
+            site.tasks[at + 1] if at + 1 < len(site.tasks) else None)
+
+
+def _position(pages: list[P], page: P, key: Callable[[P], object]) -> int:
+    """Where the page with *page*'s key is in *pages*, sorted by *key* (distinct for
+    each page)."""
+    at = bisect_left(pages, key(page), key=key)  # type: ignore[type-var]
+    assert at < len(pages) and key(pages[at]) == key(page), f"{page.src_uri} not found"
+    return at
+
+
+def _replace(ordered: list[Task], old: Task, new: Task, key: Callable[[Task], object]) -> None:
+    """Put *new* in *old*'s place in *ordered* (sorted by *key*), moving it if its key
+    differs."""
+    at = _position(ordered, old, key)
+    if key(new) == key(old):
+        ordered[at] = new
+    else:
+        del ordered[at]
+        insort(ordered, new, key=key)  # type: ignore[type-var]
+
+
+def _move(tasks: list[Task], old: Task | None, new: Task | None) -> None:
+    """Take *old* out of *tasks* (list order) and put *new* in, either may be None."""
+    if old is not None:
+        tasks.remove(old)  # pages compare equal only to themselves
+    if new is not None:
+        insort(tasks, new, key=order_key)  # type: ignore[type-var]
 
 
 def _local(config: Config, when: datetime) -> datetime:
@@ -153,6 +298,40 @@ def _link_docs(tasks: list[Task], docs: dict[str, Doc]) -> None:
                 docs[src_uri].referenced_by.append(task)
 
 
+def _file_problems(tasks: Iterable[Task], docs: Iterable[Doc]) -> list[Problem]:
+    return [p for pages in (tasks, docs) for page in pages for p in page.problems]
+
+
+def _relink_docs(docs: dict[str, Doc], doc_pairs: list[tuple[Doc, Doc]],
+                 pairs: list[tuple[Task, Task]]) -> list[Doc]:
+    """:func:`_link_docs` after each (old, new) pair of docs and of tasks replaced old
+    with new: a doc read again takes its backlinks from the doc it replaces, and each
+    doc a task read again links to, before or after, has it replaced in them.
+    Returns the docs whose backlinks were made again, in path order."""
+    relinked = {}
+    for old_doc, doc in doc_pairs:
+        doc.referenced_by = list(old_doc.referenced_by)
+        relinked[doc.src_uri] = doc
+
+    def backlinks(name: str) -> list[Task] | None:
+        doc = docs.get(name)
+        if doc is None:
+            return None
+        if name not in relinked:  # a copy: the list may be another site's
+            doc.referenced_by = list(doc.referenced_by)
+            relinked[name] = doc
+        return doc.referenced_by
+
+    for old, new in pairs:
+        for name in old.references:
+            if (linked := backlinks(name)) is not None:
+                linked.remove(old)
+        for name in new.references:
+            if (linked := backlinks(name)) is not None:
+                insort(linked, new, key=order_key)  # type: ignore[type-var]
+    return [relinked[name] for name in sorted(relinked)]
+
+
 def _counts(tasks: list[Task]) -> dict[str, int]:
     found = Counter(t.status or UNKNOWN for t in tasks)
     counts = {s: found.get(s, 0) for s in vocab.STATUS_IDS}
@@ -161,26 +340,87 @@ def _counts(tasks: list[Task]) -> dict[str, int]:
     return counts
 
 
+def _recount(counts: dict[str, int], pairs: list[tuple[Task, Task]]) -> dict[str, int]:
+    """:func:`_counts` after each (old, new) pair of tasks replaced old with new."""
+    counts = dict(counts)
+    for old, new in pairs:
+        counts[old.status or UNKNOWN] -= 1
+        counts[new.status or UNKNOWN] = counts.get(new.status or UNKNOWN, 0) + 1
+    if counts.get(UNKNOWN) == 0:
+        del counts[UNKNOWN]
+    return counts
+
+
 def _matrix(tasks: list[Task], roles_of: list[str | None]) -> dict[str, dict[str, list[Task]]]:
     """Role × status → tasks, each task under its role in *roles_of* (same order)."""
     roles = list(vocab.ROLE_IDS)
     if None in roles_of:
         roles.append(UNKNOWN)
-    matrix: dict[str, dict[str, list[Task]]] = {
-        r: {s: [] for s in [*vocab.STATUS_IDS, UNKNOWN]} for r in roles}
+    matrix: dict[str, dict[str, list[Task]]] = {r: _empty_row() for r in roles}
     for task, role in zip(tasks, roles_of):
         matrix[role or UNKNOWN][task.status or UNKNOWN].append(task)
     return matrix
 
 
-def _activity(tasks: list[Task]) -> list[Activity]:
-    """The latest dated work-log entries of all tasks, newest first (earlier tasks and
-    entries first among equal times)."""
-    # The latest entries are among those of the tasks with the latest entries: each
-    # entry not there is preceded by the latest entry of each of those tasks.
-    latest = heapq.nlargest(RECENT_LIMIT, range(len(tasks)),
-                            key=lambda i: tasks[i].activity_key)
-    dated = ((tasks[i], e) for i in sorted(latest) for e in tasks[i].worklog
+def _empty_row() -> dict[str, list[Task]]:
+    return {s: [] for s in [*vocab.STATUS_IDS, UNKNOWN]}
+
+
+def _rematrix(matrix: dict[str, dict[str, list[Task]]], pairs: list[tuple[Task, Task]],
+              role_of: Callable[[Task], str | None]) -> dict[str, dict[str, list[Task]]]:
+    """:func:`_matrix` after each (old, new) pair of tasks replaced old with new; the
+    cells it changes are copies."""
+    matrix = {role: dict(row) for role, row in matrix.items()}
+    copied: set[tuple[str, str]] = set()
+
+    def cell(task: Task) -> list[Task]:
+        role, status = role_of(task) or UNKNOWN, task.status or UNKNOWN
+        row = matrix.setdefault(role, _empty_row())
+        if (role, status) not in copied:
+            row[status] = list(row[status])
+            copied.add((role, status))
+        return row[status]
+
+    for old, new in pairs:
+        cell(old).remove(old)
+        insort(cell(new), new, key=order_key)  # type: ignore[type-var]
+    unknown = matrix.get(UNKNOWN)
+    if unknown is not None and not any(unknown.values()):
+        del matrix[UNKNOWN]
+    return matrix
+
+
+def _top(tasks: list[Task], key: Callable[[Task], float]) -> list[Task]:
+    """The RECENT_LIMIT tasks with the largest *key*, largest first, earlier tasks
+    first among equals."""
+    return heapq.nlargest(RECENT_LIMIT, tasks, key=key)
+
+
+def _update_top(top: list[Task], pairs: list[tuple[Task, Task]], changed: set[int],
+                key: Callable[[Task], float]) -> list[Task] | None:
+    """:func:`_top` after each (old, new) pair of tasks (*changed*: the ids of the old
+    ones) replaced old with new, from *top* and the new tasks alone; None when that
+    cannot tell (a task of *top* went down or moved in the list).
+
+    Every task outside *top* comes after each task of it; a new task that did not
+    go down or move still does, so the top comes from *top* and the new tasks.
+    """
+    for old, new in pairs:
+        if any(t is old for t in top) and (key(new) < key(old) or
+                                           order_key(new) != order_key(old)):
+            return None
+    kept = [t for t in top if id(t) not in changed]
+    return _top(sorted([*kept, *(new for _, new in pairs)], key=order_key), key)
+
+
+def _activity(active: list[Task]) -> list[Activity]:
+    """The latest dated work-log entries of the *active* tasks (see :func:`_top`),
+    newest first (earlier tasks and entries first among equal times).
+
+    The latest entries of all tasks are among theirs: each entry not there comes
+    after the latest entry of each of them.
+    """
+    dated = ((t, e) for t in sorted(active, key=order_key) for e in t.worklog
              if e.when is not None)
     chosen = heapq.nlargest(RECENT_LIMIT, dated, key=lambda pair: pair[1].when_key)
     return [Activity(t, e) for t, e in chosen]

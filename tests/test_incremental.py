@@ -1,0 +1,158 @@
+"""Rebuilds that index only the pages read again: the site and the output folder
+are those a whole build of the same files gives."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+import taskmon_site.build as build_module
+from conftest import write_tree
+from taskmon_site.build import SiteBuilder
+from taskmon_site.config import load_config
+from taskmon_site.site import Site, index_site
+
+STATUSES = ["pending", "in_progress", "paused", "review", "rework", "completed", "failed",
+            "cancelled", "待启动", "进行中", "no-such-status", None]
+ROLES = ["manager", "researcher", "planner", "executor", "debugger", "研究员", "nobody", None]
+DOCS = ["docs/a.md", "docs/b.md", "docs/sub/c.md"]
+EPOCH = 1767225600  # 2026-01-01T00:00:00Z
+
+
+def task_text(rng: random.Random, n: int) -> str:
+    """A task file in one of the two key variants, with random fields and log."""
+    chinese = rng.random() < 0.5
+    keys = ("task_id", "status", "current_role", "next_role", "updated_at", "flow_file")
+    if chinese:
+        keys = ("任务ID", "状态", "当前角色", "下一角色", "更新", "流程")
+    values = [f"t{rng.randrange(60):02d}" if rng.random() < 0.9 else f"T{n}",
+              rng.choice(STATUSES), rng.choice(ROLES), rng.choice(ROLES),
+              f"2025-12-{rng.randrange(1, 31):02d} {rng.randrange(24):02d}:00"
+              if rng.random() < 0.8 else None,
+              rng.choice(["", "flow-a.md", f"flow-{n}-{rng.randrange(3)}.md"])]
+    front = "".join(f"{k}: '{v}'\n" for k, v in zip(keys, values) if v)
+    links = "".join(f"See [{d}](../../{d}).\n" for d in DOCS if rng.random() < 0.3)
+    entries = "".join(
+        f"\n## {rng.choice(['研究员', 'Planner', '执行员'])} "
+        f"(2025-12-{rng.randrange(1, 31):02d} {rng.randrange(24):02d}:{rng.randrange(60):02d})"
+        f"\n\n- [x] step {i}\n" for i in range(rng.randrange(4)))
+    title = f"# Task {n} {rng.randrange(1000)}\n" if rng.random() < 0.7 else ""
+    return f"---\n{front}---\n{title}\n{links}\n# 工作日志\n{entries}"
+
+
+def doc_text(rng: random.Random, name: str) -> str:
+    return f"# {name} {rng.randrange(1000)}\n\nText {rng.random()}.\n"
+
+
+def site_facts(site: Site) -> dict:
+    """What the pages show of the index, by src_uri (``index_site`` changes pages in
+    place, so the builder's site is read before a whole index is made)."""
+    names = lambda tasks: [t.src_uri for t in tasks]  # noqa: E731
+    return {
+        "tasks": names(site.tasks), "docs": [d.src_uri for d in site.docs],
+        "stale": [t.stale for t in site.tasks], "counts": site.counts,
+        "holders": {r: {s: names(c) for s, c in row.items()} for r, row in
+                    site.holders.items()},
+        "next": {r: {s: names(c) for s, c in row.items()} for r, row in
+                 site.next_holders.items()},
+        "attention": names(site.attention), "recent": names(site.recent),
+        "activity": [(a.task.src_uri, a.entry.when_key, a.entry.line)
+                     for a in site.activity],
+        "problems": [str(p) for p in site.problems], "flows": site.flows,
+        "backlinks": {d.src_uri: names(d.referenced_by) for d in site.docs},
+    }
+
+
+def output_files(folder: Path) -> dict[str, bytes]:
+    return {p.relative_to(folder).as_posix(): p.read_bytes()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("seed, count", [(1, 24), (2, 24), (3, 6), (4, 6)])
+def test_rebuilds_after_edits_give_what_a_whole_build_gives(tmp_path, monkeypatch, seed,
+                                                            count):
+    # With few tasks, the last task of a kind (say, of no role) changes more often.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+    rng = random.Random(seed)
+    files = {f"ai/tasks/task{n:02d}.md": task_text(rng, n) for n in range(count)}
+    files.update({d: doc_text(rng, d) for d in DOCS})
+    src = write_tree(tmp_path / "src", files)
+    flags = {"output": str(tmp_path / "out"), "search": "false", "stale_days": "20"}
+    config = load_config(src, None, flags, environ={})
+    builder = SiteBuilder(config)
+    builder.build()
+
+    whole_indexes = []
+    real_index_site = build_module.index_site
+    monkeypatch.setattr(build_module, "index_site",
+                        lambda *args: whole_indexes.append(1) or real_index_site(*args))
+    for step in range(40):
+        edited = rng.sample(sorted(files), rng.choice([1, 1, 1, 2, 3]))
+        for name in edited:
+            files[name] = (doc_text(rng, name) if name.startswith("docs/")
+                           else task_text(rng, int(name[-5:-3])))
+            (src / name).write_text(files[name], encoding="utf-8")
+        if step == 30:  # time passes: some open tasks turn stale
+            monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH + 12 * 86400))
+        builder.rebuild({src / name for name in edited})
+        facts = site_facts(builder.site)
+        whole = index_site(config, builder.tasks, builder.docs, builder.site.built_at)
+        assert facts == site_facts(whole), f"step {step}: {edited}"
+
+    # Only the time passing the stale horizon asked for the whole site to be indexed.
+    assert len(whole_indexes) <= 1
+    monkeypatch.setattr(build_module, "index_site", real_index_site)
+    fresh = SiteBuilder(load_config(src, None, {**flags, "output": str(tmp_path / "fresh")},
+                                    environ={}))
+    fresh.build()
+    assert output_files(tmp_path / "out") == output_files(tmp_path / "fresh")
+
+
+def test_a_task_edited_to_turn_stale_sooner_turns_stale_in_a_later_rebuild(
+        build_site, monkeypatch):
+    # The stale horizon was a's; b, edited, now turns stale first.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))  # 2026-01-01
+    open_task = "---\ntask_id: {}\nstatus: in_progress\nupdated_at: '{}'\n---\n"
+    builder = build_site({"ai/tasks/a.md": open_task.format("a", "2025-12-30"),
+                          "ai/tasks/b.md": "---\ntask_id: b\nstatus: completed\n---\n",
+                          "ai/tasks/c.md": "---\ntask_id: c\n---\n# C\n"})
+    src, out = builder.config.source_dir, builder.output_dir
+    (src / "ai/tasks/b.md").write_text(open_task.format("b", "2025-12-20"))
+    builder.rebuild({src / "ai/tasks/b.md"})
+    assert [t.id for t in builder.site.attention] == []
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH + 4 * 86400))  # b: 16 days idle
+    (src / "ai/tasks/c.md").write_text("---\ntask_id: c\n---\n# C again\n")
+    builder.rebuild({src / "ai/tasks/c.md"})
+    assert [t.id for t in builder.site.attention] == ["b"]
+    assert '<span class="badge badge-warn">stale</span>' in (out / "tasks/b.html").read_text()
+
+
+def test_a_list_page_is_written_again_only_when_its_rows_change(build_site):
+    builder = build_site({
+        "ai/tasks/a.md": ("---\ntask_id: a\n---\n# 任务描述\n\nIntro.\n\n"
+                          "# 当前状态\n\nOne.\n"),
+        "ai/tasks/b.md": "---\ntask_id: b\n---\n# B\n"})
+    src, out = builder.config.source_dir, builder.output_dir
+    listing = out / "tasks/index.html"
+
+    def edit(text: str) -> int:
+        """Rebuild after *text* went into a.md; the list page's inode afterwards."""
+        (src / "ai/tasks/a.md").write_text(text)
+        builder.rebuild({src / "ai/tasks/a.md"})
+        return listing.stat().st_ino
+
+    before = listing.stat().st_ino
+    # A new current state is not in the row: the list page stays as it was.
+    text = "---\ntask_id: a\n---\n# 任务描述\n\n{}\n\n# 当前状态\n\n{}\n"
+    assert edit(text.format("Intro.", "Two.")) == before
+    assert "Two." in (out / "tasks/a.html").read_text()
+    # The description's start is filtered on: data.js and the list's link to it change.
+    assert edit(text.format("New intro.", "Two.")) != before
+    assert "New intro." in (out / "assets/data.js").read_text()
+    page = listing.read_text()
+    # Gone from the output folder: written again, though its rows are the same.
+    listing.unlink()
+    edit(text.format("New intro.", "Three."))
+    assert listing.read_text() == page

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 import jinja2
 
@@ -43,6 +43,8 @@ from taskmon_site.workers import (Context, RenderJob, RenderResult,
                                   template_error_message, write_atomically)
 
 log = logging.getLogger(__name__)
+
+P = TypeVar("P", bound=Page)
 
 MANIFEST = ".taskmon-manifest.json"
 #: Below this many pages to read or render, worker processes cost more than they save.
@@ -224,8 +226,15 @@ class SiteBuilder:
         came_or_went = removed | (set(found) - set(self.sources))
         self._apply_discovery(found, removed)
         to_read |= self._links_changed(came_or_went)
+        # The site the output folder now shows, to index only what is read again.
+        previous, from_state = self._indexed, False
+        if previous is not self.site:
+            previous = None
+        if previous is None and self.site is None and not came_or_went:
+            previous = self._stored_site(built_at)
+            from_state = previous is not None
         # Until this update finishes, the output folder may hold neither site.
-        previous, self._indexed, self._replaced = self._indexed, None, {}
+        self._indexed, self._replaced = None, {}
         workers = self._workers(built_at)
         try:
             # Read: front matter, sections, work logs; Markdown rendered to HTML.
@@ -235,7 +244,7 @@ class SiteBuilder:
 
             # Index: counts, role × status matrix, backlinks, duplicates, problems.
             update = None
-            if previous is not None and previous is self.site and not came_or_went:
+            if previous is not None and not came_or_went:
                 update = update_site(previous, self.tasks, self.docs, self._replaced,
                                      built_at)
             if update is None:
@@ -246,7 +255,7 @@ class SiteBuilder:
             site.problems += self._scan_problems(found)
 
             # Render and write the task and doc pages whose inputs changed.
-            rendered = workers.render(self._render_jobs(site, update))
+            rendered = workers.render(self._render_jobs(site, update, listed=from_state))
             self._take_rendered(rendered)
 
             # The index pages and data files; static files on full builds.
@@ -260,8 +269,9 @@ class SiteBuilder:
             workers.close()
         static = self.renderer.static_files() if full else {}
         index_written += self._write_files(static.items())
-        # Without files that came or went, the output folder has the same files.
-        gone = self._remove_stale(site) if update is None else []
+        # Without files that came or went, the output folder has the files this
+        # builder wrote last time.
+        gone = self._remove_stale(site) if update is None or from_state else []
         self._log_problems()
 
         # Search: index again the bundles of pages written or removed (the preview
@@ -542,9 +552,14 @@ class SiteBuilder:
 
     # -- rendering ----------------------------------------------------------------------
 
-    def _render_jobs(self, site: Site, update: Update | None) -> list[RenderJob]:
-        """The task and doc pages whose inputs differ from those they were written with
-        (after an *update*, of the pages it names: the others are as written)."""
+    def _render_jobs(self, site: Site, update: Update | None,
+                     listed: bool = False) -> list[RenderJob]:
+        """The task and doc pages whose inputs differ from those they were written with.
+
+        After an *update*, only the pages it names are looked at: the others are as
+        this builder wrote them; *listed*: as some build wrote them, unless missing
+        from the output folder.
+        """
         jobs = []
         nav_key, nav = self.renderer.doc_nav(site.docs)
         if update is None:
@@ -554,10 +569,16 @@ class SiteBuilder:
             docs = site.docs
             exists = self._existing_pages()
         else:
-            tasks = [(t, around(site, t)) for t in update.tasks]
-            docs = site.docs if nav_key != self._nav_key else update.docs
-            exists = {p.url for p in [*update.tasks, *docs]
-                      if os.path.isfile(self.output_dir / p.url)}
+            checked, docs = update.tasks, update.docs
+            if nav_key != self._nav_key:
+                docs = site.docs
+            if listed:  # (a new builder knows no navigation key: all docs are looked at)
+                exists = self._existing_pages()
+                checked = _joined(checked, [t for t in site.tasks if t.url not in exists])
+            else:
+                exists = {p.url for p in [*checked, *docs]
+                          if os.path.isfile(self.output_dir / p.url)}
+            tasks = [(t, around(site, t)) for t in checked]
         self._nav_key = nav_key
         for task, (prev_task, next_task) in tasks:
             key = self._key(("task", task.src_uri), (task, prev_task, next_task), task.stale,
@@ -584,6 +605,17 @@ class SiteBuilder:
         key = make()
         self._keys[name] = (pages, value, key)
         return key
+
+    def _stored_site(self, built_at: datetime) -> Site | None:
+        """The site of the pages in the state, indexed, when the output folder shows it:
+        the last build used this theme and no task has turned stale since."""
+        info = self.state.info("site") or {}
+        if not self.tasks or info.get("theme_key") != self.renderer.theme_key:
+            return None
+        if not (info.get("built_at", built_at) <= built_at and
+                built_at.timestamp() < info.get("horizon", 0)):
+            return None
+        return index_site(self.config, self.tasks, self.docs, built_at)
 
     def _existing_pages(self) -> set[str]:
         """The task and doc page URLs present in the output folder (one listing per folder)."""
@@ -887,6 +919,12 @@ class _Inside:
 
     def _within(self, real: str) -> bool:
         return real == self.root or real.startswith(self.root + os.sep)
+
+
+def _joined(pages: list[P], more: list[P]) -> list[P]:
+    """*pages*, then those of *more* not among them."""
+    names = {p.src_uri for p in pages}
+    return pages + [p for p in more if p.src_uri not in names]
 
 
 def _file_digest(path: Path) -> str:

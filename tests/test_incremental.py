@@ -156,3 +156,71 @@ def test_a_list_page_is_written_again_only_when_its_rows_change(build_site):
     listing.unlink()
     edit(text.format("New intro.", "Three."))
     assert listing.read_text() == page
+
+
+def cli_build(src: Path, out: Path, flags: dict) -> SiteBuilder:
+    """A build in a new builder, as each run of ``taskmon-site build`` makes."""
+    builder = SiteBuilder(load_config(src, None, {**flags, "output": str(out)}, environ={}))
+    builder.build()
+    return builder
+
+
+def test_builds_of_new_builders_after_edits_give_what_a_whole_build_gives(
+        tmp_path, monkeypatch):
+    # Each build starts from the build state: the site it gives, updated.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+    rng = random.Random(7)
+    files = {f"ai/tasks/task{n:02d}.md": task_text(rng, n) for n in range(16)}
+    files.update({d: doc_text(rng, d) for d in DOCS})
+    src = write_tree(tmp_path / "src", files)
+    flags = {"search": "false", "stale_days": "20"}
+    cli_build(src, tmp_path / "out", flags)
+
+    updates = []
+    real_update_site = build_module.update_site
+    monkeypatch.setattr(build_module, "update_site",
+                        lambda *args: updates.append(real_update_site(*args)) or updates[-1])
+    for step in range(12):
+        for name in rng.sample(sorted(files), rng.choice([1, 2])):
+            files[name] = (doc_text(rng, name) if name.startswith("docs/")
+                           else task_text(rng, int(name[-5:-3])))
+            (src / name).write_text(files[name], encoding="utf-8")
+        if step == 8:
+            monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH + 12 * 86400))
+        cli_build(src, tmp_path / "out", flags)
+    assert len(updates) >= 11 and all(updates[:8])
+
+    monkeypatch.setattr(build_module, "update_site", real_update_site)
+    fresh = tmp_path / "fresh"
+    cli_build(src, fresh, {**flags, "cache": str(tmp_path / "other-cache")})
+    assert output_files(tmp_path / "out") == output_files(fresh)
+
+
+def test_pages_removed_from_the_output_folder_are_written_by_the_next_build(
+        tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+    src = write_tree(tmp_path / "src", {
+        **{f"ai/tasks/{n}.md": f"---\ntask_id: {n}\n---\n# {n.upper()}\n" for n in "abmyz"},
+        "docs/d.md": "# D\n", "docs/e.md": "# E\n"})
+    out, flags = tmp_path / "out", {"search": "false"}
+    cli_build(src, out, flags)
+    (out / "tasks/a.html").unlink()  # not z's neighbour
+    (out / "docs/d.html").unlink()
+    (src / "ai/tasks/z.md").write_text("---\ntask_id: z\n---\n# Z again\n")
+    cli_build(src, out, flags)
+    cli_build(src, tmp_path / "fresh", {**flags, "cache": str(tmp_path / "other-cache")})
+    assert output_files(out) == output_files(tmp_path / "fresh")
+
+
+def test_a_new_theme_between_builds_renders_every_page_again(tmp_path):
+    theme = tmp_path / "theme" / "templates"
+    theme.mkdir(parents=True)
+    src = write_tree(tmp_path / "src", {
+        f"ai/tasks/{n}.md": f"---\ntask_id: {n}\n---\n# {n.upper()}\n" for n in "abmyz"})
+    out, flags = tmp_path / "out", {"search": "false", "theme": str(tmp_path / "theme")}
+    cli_build(src, out, flags)
+    (theme / "task.html").write_text("NEW {{ task.title }}")
+    (src / "ai/tasks/z.md").write_text("---\ntask_id: z\n---\n# Z again\n")
+    cli_build(src, out, flags)
+    assert [(out / f"tasks/{n}.html").read_text() for n in "abmyz"] == [
+        "NEW A", "NEW B", "NEW M", "NEW Y", "NEW Z again"]

@@ -291,6 +291,13 @@ class SiteBuilder:
             tasks=len(self.tasks), docs=len(self.docs), problems=len(site.problems),
             seconds=time.perf_counter() - started, full=full, read=len(read))
 
+    def close(self) -> None:
+        """Close the build state (a builder is done with once its process ends)."""
+        self.state.close()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
+
     # -- discovery ----------------------------------------------------------------
 
     def _scan(self) -> dict[str, Found]:
@@ -572,9 +579,10 @@ class SiteBuilder:
             checked, docs = update.tasks, update.docs
             if nav_key != self._nav_key:
                 docs = site.docs
-            if listed:  # (a new builder knows no navigation key: all docs are looked at)
+            if listed:
                 exists = self._existing_pages()
                 checked = _joined(checked, [t for t in site.tasks if t.url not in exists])
+                docs = _joined(docs, [d for d in site.docs if d.url not in exists])
             else:
                 exists = {p.url for p in [*checked, *docs]
                           if os.path.isfile(self.output_dir / p.url)}
@@ -615,6 +623,7 @@ class SiteBuilder:
         if not (info.get("built_at", built_at) <= built_at and
                 built_at.timestamp() < info.get("horizon", 0)):
             return None
+        self._nav_key = info.get("nav_key", "")
         return index_site(self.config, self.tasks, self.docs, built_at)
 
     def _existing_pages(self) -> set[str]:
@@ -781,7 +790,7 @@ class SiteBuilder:
         assert site is not None
         info = {"theme_key": self.renderer.theme_key, "search": self.config.search,
                 "built_at": built_at, "tasks": len(site.tasks), "docs": len(site.docs),
-                "horizon": site.horizon,
+                "horizon": site.horizon, "nav_key": self._nav_key,
                 "problems": site.problems}
         more = {"site": info, "search_pending": self.search_pending}
         urls = {u: (f.kind, f.url) for u, f in self._found.items()}

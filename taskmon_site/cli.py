@@ -140,11 +140,14 @@ def run_build(config: Config) -> int:
     except ConfigError as exc:
         log.error("%s", exc)
         return 2
+    builder = SiteBuilder(config)
     try:
-        SiteBuilder(config).build()
+        builder.build()
     except BuildError as exc:
         log.error("%s", exc)
         return 1
+    finally:
+        builder.close()
     return 0
 
 

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 
 #: Bump when the shape of what is stored changes.
 FORMAT = 4
+#: Bytes of write-ahead log kept once it was copied into the database.
+WAL_LIMIT = 8 * 1024 * 1024
 
 
 @dataclass
@@ -84,6 +86,8 @@ class BuildState:
             db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            # A first build writes all pages at once; the log keeps no such size after.
+            db.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
             db.executescript(
                 "CREATE TABLE IF NOT EXISTS info (name TEXT PRIMARY KEY, value BLOB);"
                 "CREATE TABLE IF NOT EXISTS sources (src_uri TEXT PRIMARY KEY, kind TEXT,"
@@ -173,6 +177,8 @@ class BuildState:
             log.warning("Could not save the build state in %s: %s", self.path, exc)
 
     def close(self) -> None:
+        """Close the file: its write-ahead log is copied into it and removed (left
+        open, a process's log stays for the next one to read through)."""
         if self.db is not None:
             self.db.close()
             self.db = None

@@ -59,3 +59,14 @@ def test_globs_from_the_config_file_are_checked_too(src, tmp_path, capsys):
     assert (code, err) == (2, f"ERROR: invalid configuration in {src / 'taskmon.toml'}:\n"
                               "  - docs: '/srv/docs/*.md' is absolute; globs are relative to "
                               "the source folder\n")
+
+
+def test_a_build_leaves_its_state_without_a_write_ahead_log(src, tmp_path, capsys,
+                                                             monkeypatch):
+    # Left open, the next build reads through the log of every page the first wrote.
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    assert run(capsys, str(src), "-o", str(tmp_path / "out")) == (0, "")
+    states = list(cache.rglob("*.sqlite"))
+    assert len(states) == 1
+    assert not list(cache.rglob("*.sqlite-wal"))

@@ -3,7 +3,9 @@
 Starts ``taskmon-site serve`` on a generated tree, connects to its LiveReload
 socket like an open page does, then edits one task at a time and takes the
 time from the moment the file is written to the moment the reload message
-arrives. The server's own log line gives the rebuild time within that.
+arrives. The server's own log line gives the rebuild time within that. Edits
+take turns: a line added to the body (the list's row stays as it was) and a new
+status (the row, the board's card, the counts and the dashboard change).
 
     python bench/preview.py --tasks 1000          # generates into bench/work/
 """
@@ -33,6 +35,10 @@ WORK = BENCH / "work"
 _URL = re.compile(r"Serving on (http://\S+)")
 _REBUILT = re.compile(r"Changed (\S+): rebuilt .* in (\d+) ms")
 _INDEXED = re.compile(r"Indexed \d+ pages for search")
+_STATUS = re.compile(r"^(status|状态): .*$", re.M)
+#: The kinds of edit, in turn (see :func:`edited`).
+EDIT_KINDS = ("body", "status")
+STATUSES = ("in_progress", "review", "completed")
 
 
 @dataclass
@@ -40,7 +46,9 @@ class PreviewResult:
     """Save → reload times of single edits, and the rebuild times the server logged."""
 
     reloads: list[float] = field(default_factory=list)
-    rebuilds_ms: list[int] = field(default_factory=list)
+    #: The kind of each edit (EDIT_KINDS), and the server's rebuild time of each.
+    kinds: list[str] = field(default_factory=list)
+    rebuilds_ms: list[int | None] = field(default_factory=list)
     #: Seconds from starting the server to its first build being served.
     startup: float = 0.0
     error: str | None = None
@@ -48,6 +56,25 @@ class PreviewResult:
     @property
     def median(self) -> float | None:
         return statistics.median(self.reloads) if self.reloads else None
+
+    def median_of(self, kind: str) -> tuple[float, int | None] | None:
+        """The median save → reload (seconds) and rebuild (ms) of the edits of *kind*."""
+        reloads = [s for s, k in zip(self.reloads, self.kinds) if k == kind]
+        rebuilds = [ms for ms, k in zip(self.rebuilds_ms, self.kinds)
+                    if k == kind and ms is not None]
+        if not reloads:
+            return None
+        return statistics.median(reloads), (int(statistics.median(rebuilds)) if rebuilds
+                                            else None)
+
+
+def edited(original: str, n: int) -> tuple[str, str]:
+    """Edit *n* (from 1) of a task file's text *original*: its kind and the new text."""
+    kind = EDIT_KINDS[(n - 1) % len(EDIT_KINDS)]
+    if kind == "status" and _STATUS.search(original):
+        status = STATUSES[(n // len(EDIT_KINDS)) % len(STATUSES)]
+        return kind, _STATUS.sub(lambda m: f"{m.group(1)}: {status}", original, count=1)
+    return "body", original + f"\n\nPreview benchmark edit {n}.\n"
 
 
 class ServerLog(threading.Thread):
@@ -129,14 +156,14 @@ async def _edit_and_wait(url: str, task: Path, edits: int, reader: ServerLog,
     try:
         for n in range(1, edits + 1):
             mark = len(reader.lines)
-            text = original + f"\n\nPreview benchmark edit {n}.\n"
+            kind, text = edited(original, n)
             before = time.perf_counter()
             task.write_text(text, encoding="utf-8")
             await _next_command(socket, "reload", 120)
             result.reloads.append(time.perf_counter() - before)
+            result.kinds.append(kind)
             rebuilt = reader.wait_for(_REBUILT, mark, 30)
-            if rebuilt is not None:
-                result.rebuilds_ms.append(int(rebuilt.group(2)))
+            result.rebuilds_ms.append(int(rebuilt.group(2)) if rebuilt else None)
             if search:  # let the search bundle update finish before the next edit
                 reader.wait_for(_INDEXED, mark, 120)
             await asyncio.sleep(0.5)
@@ -164,7 +191,7 @@ def main(argv: list[str] | None = None) -> None:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=1000)
-    parser.add_argument("--edits", type=int, default=5)
+    parser.add_argument("--edits", type=int, default=6)
     parser.add_argument("--no-search", action="store_true")
     args = parser.parse_args(argv)
     taskmon = [shutil.which("taskmon-site") or "taskmon-site"]
@@ -175,7 +202,7 @@ def main(argv: list[str] | None = None) -> None:
     if result.error:
         sys.exit(result.error)
     print(f"startup {result.startup:.2f} s; save → reload: "
-          + ", ".join(f"{s * 1000:.0f} ms" for s in result.reloads)
+          + ", ".join(f"{k} {s * 1000:.0f} ms" for k, s in zip(result.kinds, result.reloads))
           + f"; server rebuilds: {', '.join(f'{ms} ms' for ms in result.rebuilds_ms)}")
 
 

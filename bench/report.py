@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from measure import Measure, Output, Run
+from preview import EDIT_KINDS
 
 if TYPE_CHECKING:
     from run import SizeResult
@@ -184,10 +185,14 @@ def _preview(preview) -> str:
         return DASH
     if preview.error or preview.median is None:
         return "failed"
-    rebuilds = sorted(preview.rebuilds_ms)
-    inner = f"; rebuild {rebuilds[len(rebuilds) // 2]} ms" if rebuilds else ""
-    return (f"{preview.median * 1000:.0f} ms (worst {max(preview.reloads) * 1000:.0f} ms"
-            f"{inner})")
+    parts = []
+    for kind in EDIT_KINDS:
+        median = preview.median_of(kind)
+        if median is not None:
+            reload, rebuild = median
+            inner = f", rebuild {rebuild} ms" if rebuild is not None else ""
+            parts.append(f"{kind}: {reload * 1000:.0f} ms{inner}")
+    return f"{'; '.join(parts)} (worst {max(preview.reloads) * 1000:.0f} ms)"
 
 
 def _best(measure: Measure | None) -> Run | None:
@@ -273,8 +278,12 @@ def _setup_section() -> str:
   of its own; a LiveReload client connects like an open page, then one task file is
   rewritten at a time and the time from the write to the `reload` message is taken
   (after a save of one file the server waits 50 ms for more changes, in a burst
-  100 ms). "rebuild" is the server's own rebuild time from its log. The search
-  bundle of the edited page is indexed after the reload and before the next edit.
+  100 ms). The edits take turns: "body" adds a line to the body (the list's row
+  stays as it was), "status" gives the task another status (its row and card, the
+  counts and the dashboard change; the list, board and data files are written
+  again). Each figure is the median of its kind. "rebuild" is the server's own
+  rebuild time from its log. The search bundle of the edited page is indexed after
+  the reload and before the next edit.
 - **Hugo**: a minimal site with the task and doc files copied under `content/`, one
   `single.html` that renders each page's content and one `list.html` that links every
   page; RSS, sitemap and taxonomies disabled. Code is highlighted at build time

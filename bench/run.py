@@ -89,7 +89,7 @@ def _parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--taskmon", default=None,
                         help="command that runs our CLI (default: taskmon-site on PATH)")
     parser.add_argument("--write-doc", action="store_true", help="write docs/performance.md")
-    parser.add_argument("--edits", type=int, default=5,
+    parser.add_argument("--edits", type=int, default=6,
                         help="single-task edits timed in the preview server (0: none)")
     parser.add_argument("--browser-tasks", type=int, default=10_000,
                         help="tasks of the site filtered in Chromium (0: no browser run)")

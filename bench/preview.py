@@ -68,13 +68,14 @@ class PreviewResult:
                                             else None)
 
 
-def edited(original: str, n: int) -> tuple[str, str]:
-    """Edit *n* (from 1) of a task file's text *original*: its kind and the new text."""
+def edited(text: str, n: int) -> tuple[str, str]:
+    """Edit *n* (from 1) of a task file's *text* (as edit n - 1 left it): its kind and
+    the new text."""
     kind = EDIT_KINDS[(n - 1) % len(EDIT_KINDS)]
-    if kind == "status" and _STATUS.search(original):
+    if kind == "status" and _STATUS.search(text):
         status = STATUSES[(n // len(EDIT_KINDS)) % len(STATUSES)]
-        return kind, _STATUS.sub(lambda m: f"{m.group(1)}: {status}", original, count=1)
-    return "body", original + f"\n\nPreview benchmark edit {n}.\n"
+        return kind, _STATUS.sub(lambda m: f"{m.group(1)}: {status}", text, count=1)
+    return "body", text + f"\n\nPreview benchmark edit {n}.\n"
 
 
 class ServerLog(threading.Thread):
@@ -152,11 +153,11 @@ async def _edit_and_wait(url: str, task: Path, edits: int, reader: ServerLog,
         "command": "hello", "protocols": ["http://livereload.com/protocols/official-7"]}))
     await _next_command(socket, "hello", 30)
     await socket.write_message(json.dumps({"command": "info", "plugins": {}, "url": url}))
-    original = task.read_text(encoding="utf-8")
+    original = text = task.read_text(encoding="utf-8")
     try:
         for n in range(1, edits + 1):
             mark = len(reader.lines)
-            kind, text = edited(original, n)
+            kind, text = edited(text, n)
             before = time.perf_counter()
             task.write_text(text, encoding="utf-8")
             await _next_command(socket, "reload", 120)

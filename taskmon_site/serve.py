@@ -66,6 +66,8 @@ PREVIEW_STATIC = Path(__file__).resolve().parent / "preview"
 PLUGIN = "taskmon-preview"
 #: How many changed paths a log line or the overlay names before "and N more".
 SHOWN_PATHS = 3
+#: How long the work left after a rebuild waits for its reload to be sent.
+APPLY_WAIT_SECONDS = 1.0
 
 class Builder(Protocol):
     """What the preview needs from a site builder (see ``build.SiteBuilder``)."""
@@ -519,9 +521,12 @@ class PreviewServer:
         if isinstance(outcome, BaseException):  # a bug in PreviewSite itself
             error = describe_error(outcome, self.site)
             outcome = BuildOutcome(frozenset(), 0.0, error=error)
-        self._call_on_loop(self._apply, outcome)
+        applied = threading.Event()
+        self._call_on_loop(self._apply, outcome, applied)
         if outcome.ok:
-            # After the reload: indexing for search takes longer than a rebuild.
+            # After the reload went out: indexing for search takes longer than a
+            # rebuild, and while it ran here the loop waited for its turn to send.
+            applied.wait(APPLY_WAIT_SECONDS)
             self.site.finish()
 
     def _call_on_loop(self, func: Callable[..., None], *args: object) -> None:
@@ -536,7 +541,14 @@ class PreviewServer:
         self.state.building = True
         self._broadcast_status()
 
-    def _apply(self, outcome: BuildOutcome) -> None:
+    def _apply(self, outcome: BuildOutcome, applied: threading.Event | None = None) -> None:
+        try:
+            self._show(outcome)
+        finally:
+            if applied is not None:
+                applied.set()
+
+    def _show(self, outcome: BuildOutcome) -> None:
         state = self.state
         state.building = False
         state.changed = sorted(self.site.display(p) for p in outcome.changed)

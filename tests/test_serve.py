@@ -206,6 +206,25 @@ def test_tasks_json_follows_a_saved_task_after_the_reload(make_tree):
     assert [(t["title"], t["status"]) for t in data["tasks"]] == [("First task, done", "completed")]
 
 
+def test_what_a_rebuild_leaves_for_later_waits_until_its_reload_went_out(make_tree):
+    # Done at once, it kept the loop from sending the reload (10,000 tasks: ~50 ms).
+    root = make_tree({"a.md": "one"})
+    seen: list[int] = []
+    holder: list[PreviewServer] = []
+
+    class Finishing(FakeBuilder):
+        def finish(self) -> None:
+            seen.append(holder[0].state.generation)
+
+    site = PreviewSite(lambda out, reload: Finishing(root, out), root)
+    with serving(site) as server:
+        holder.append(server)
+        first = server.state.generation
+        write(root / "a.md", "two")
+        poll(lambda: seen)
+    assert seen == [first + 1]
+
+
 def test_created_files_appear_and_deleted_files_disappear(make_tree):
     src = make_tree(SOURCE)
     url = "docs/notes.html"

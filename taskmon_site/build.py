@@ -37,7 +37,7 @@ from taskmon_site.search import BUNDLES_FILE, SEARCH_DIR, build_search_index
 from taskmon_site.site import Site, Update, around, index_site, update_site
 from taskmon_site.source import Problem
 from taskmon_site.state import BuildState, Output, Source, state_file
-from taskmon_site.urls import TASKS_JSON_URL, doc_url, task_url
+from taskmon_site.urls import TASKS_JSON_URL, doc_url, files_at, task_url
 from taskmon_site.workers import (Context, RenderJob, RenderResult,
                                   TemplateFailure, Tools, Workers, output_digest, same_bytes,
                                   template_error_message, write_atomically)
@@ -627,15 +627,8 @@ class SiteBuilder:
         return index_site(self.config, self.tasks, self.docs, built_at)
 
     def _existing_pages(self) -> set[str]:
-        """The task and doc page URLs present in the output folder (one listing per folder)."""
-        found = set()
-        for folder in {url.rpartition("/")[0] for url in self.urls.values()}:
-            try:
-                with os.scandir(self.output_dir / folder) as entries:
-                    found.update(f"{folder}/{e.name}" if folder else e.name for e in entries)
-            except OSError:
-                continue
-        return found
+        """The task and doc page URLs present in the output folder."""
+        return files_at(self.output_dir, self.urls.values())
 
     def _existing_files(self) -> set[str]:
         """URLs of every file in the output folder, the search index's left out."""

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Iterable
 
 from taskmon_site.site import Site
+from taskmon_site.urls import files_at
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +117,8 @@ def build_search_index(site: Site, output_dir: Path,
         return None
     started = time.perf_counter()
     language = index_language(site)
-    out = str(output_dir) + os.sep
-    urls = [p.url for p in [*site.tasks, *site.docs] if os.path.isfile(out + p.url)]
+    written = files_at(output_dir, [p.url for p in [*site.tasks, *site.docs]])
+    urls = [p.url for p in [*site.tasks, *site.docs] if p.url in written]
     count = shard_count(len(urls))
     shards: list[list[str]] = [[] for _ in range(count)]
     for url in urls:

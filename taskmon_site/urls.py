@@ -6,8 +6,11 @@ browser opening the site from disk does not turn ``tasks/x/`` into its index.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import re
+from pathlib import Path
+from typing import Iterable
 from urllib.parse import quote, unquote
 
 from slugify import slugify
@@ -23,6 +26,26 @@ PROBLEMS_URL = "problems.html"
 TASKS_JSON_URL = "tasks.json"
 #: Fixed pages inside the folders that task and doc pages share.
 RESERVED = frozenset({LIST_URL, DOCS_URL})
+
+
+def files_at(output_dir: Path, urls: Iterable[str]) -> set[str]:
+    """Those of *urls* that are files in *output_dir*: one listing per folder, not a
+    file system call per URL (thousands of them)."""
+    listed: dict[str, set[str]] = {}
+    found = set()
+    for url in urls:
+        folder, _, name = url.rpartition("/")
+        names = listed.get(folder)
+        if names is None:
+            try:
+                with os.scandir(os.path.join(output_dir, folder)) as entries:
+                    names = {e.name for e in entries if e.is_file()}
+            except OSError:
+                names = set()
+            listed[folder] = names
+        if name in names:
+            found.add(url)
+    return found
 
 
 def slug(text: str, fallback: str = "page") -> str:

@@ -7,6 +7,7 @@ from urllib.parse import unquote
 from conftest import write_tree
 
 from taskmon_site.cli import main
+from taskmon_site.urls import files_at
 
 
 def test_link_to_a_chinese_heading_of_another_page_is_encoded_once(build_site):
@@ -54,3 +55,11 @@ def test_a_missing_link_target_fails_a_strict_build(tmp_path, capsys):
     assert capsys.readouterr().err.splitlines() == [
         "WARNING: docs/a.md:3: link target 'b.md' does not exist",
         "ERROR: 1 warnings and --strict is set"]
+
+
+def test_files_at_names_the_urls_that_are_files(tmp_path):
+    (tmp_path / "tasks" / "b.html").mkdir(parents=True)  # a folder, not a page
+    (tmp_path / "tasks" / "a.html").write_text("a")
+    (tmp_path / "index.html").write_text("i")
+    urls = ["tasks/a.html", "tasks/b.html", "tasks/c.html", "index.html", "docs/d.html"]
+    assert files_at(tmp_path, urls) == {"tasks/a.html", "index.html"}

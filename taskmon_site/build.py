@@ -222,8 +222,8 @@ class SiteBuilder:
     def _update(self, found: dict[str, Found], to_read: set[str], started: float,
                 full: bool) -> BuildReport:
         built_at = build_time()
-        removed = set(self.sources) - set(found)
-        came_or_went = removed | (set(found) - set(self.sources))
+        removed = self.sources.keys() - found.keys()
+        came_or_went = removed | (found.keys() - self.sources.keys())
         self._apply_discovery(found, removed)
         to_read |= self._links_changed(came_or_went)
         # The site the output folder now shows, to index only what is read again.
@@ -282,7 +282,7 @@ class SiteBuilder:
             if full:
                 self.update_search(save=False)
 
-        self._save_state(read, rendered, removed, gone, built_at)
+        self._save_state(read, rendered, removed, gone, built_at, bool(came_or_went))
         self._indexed = site
         _settle()
         return BuildReport(
@@ -390,7 +390,8 @@ class SiteBuilder:
 
     def _found_after(self, changed: set[Path]) -> dict[str, Found]:
         """The sources after *changed* paths changed, without a scan when none is needed."""
-        if any(p.is_dir() or self._is_folder_of_known(p) for p in changed):
+        if any(p.is_dir() or (self._src_uri(p) not in self._found and
+                              self._is_folder_of_known(p)) for p in changed):
             return self._scan()
         kinds = {self._src_uri(p): self._kind(p) if p.is_file() else None for p in changed}
         if any(kind is not None and uri not in self._found for uri, kind in kinds.items()):
@@ -461,9 +462,10 @@ class SiteBuilder:
         limits the comparison to those src_uris (and new files).
         """
         changed = set()
+        if check is not None:
+            found = {u: found[u] for u in check | (found.keys() - self.sources.keys())
+                     if u in found}
         for src_uri, now in found.items():
-            if check is not None and src_uri not in check and src_uri in self.sources:
-                continue
             old = self.sources.get(src_uri)
             if old is None or old.kind != now.kind or old.page.url != now.url:
                 changed.add(src_uri)
@@ -774,7 +776,8 @@ class SiteBuilder:
             self.state.save({}, (), {}, (), {"search_pending": self.search_pending})
 
     def _save_state(self, read: list[Source], rendered: list[RenderResult],
-                    removed: set[str], gone: list[str], built_at: datetime) -> None:
+                    removed: set[str], gone: list[str], built_at: datetime,
+                    came_or_went: bool) -> None:
         dirty = self._dirty | self._restat | {r.page.src_uri for r in read} | {
             r.src_uri for r in rendered if r.fragments is not None}
         outputs = {u: self.outputs[u] for u in self._dirty_outputs | {r.url for r in rendered}
@@ -786,9 +789,10 @@ class SiteBuilder:
                 "horizon": site.horizon, "nav_key": self._nav_key,
                 "problems": site.problems}
         more = {"site": info, "search_pending": self.search_pending}
-        urls = {u: (f.kind, f.url) for u, f in self._found.items()}
-        if urls != self._saved_urls:  # thousands of them: stored when they change
-            more["urls"] = self._saved_urls = urls
+        if came_or_went or self._saved_urls is None:  # files keep their URLs otherwise
+            urls = {u: (f.kind, f.url) for u, f in self._found.items()}
+            if urls != self._saved_urls:  # thousands of them: stored when they change
+                more["urls"] = self._saved_urls = urls
         self.state.save({u: self.sources[u] for u in dirty if u in self.sources}, removed,
                         outputs, gone, more)
         self._dirty, self._dirty_outputs, self._restat = set(), set(), set()

@@ -277,10 +277,10 @@ class SiteBuilder:
         # Search: index again the bundles of pages written or removed (the preview
         # server does it after the reload, with update_search).
         written = [r.url for r in rendered if r.written]
-        if self.config.search:
-            self.search_pending.update(written, gone)
-            if full:
-                self.update_search(save=False)
+        # Without search too: a build with search indexes what builds without wrote.
+        self.search_pending.update(written, gone)
+        if self.config.search and full:
+            self.update_search(save=False)
 
         self._save_state(read, rendered, removed, gone, built_at, bool(came_or_went))
         self._indexed = site
@@ -509,12 +509,14 @@ class SiteBuilder:
             return False
         info = self.state.info("site") or {}
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
-        now = build_time().timestamp()
+        now = build_time()
         if (info.get("theme_key") != self.renderer.theme_key or info.get("search") !=
-                self.config.search or not now < info.get("horizon", 0) or
-                (epoch and info.get("built_at") != build_time())):
+                self.config.search or not _in_time(info, now) or
+                (epoch and info.get("built_at") != now)):
             return False
         if self.config.search and (self._search_missing() or self.state.info("search_pending")):
+            return False
+        if not (self.output_dir / MANIFEST).is_file():
             return False
         return self.state.outputs().keys() <= self._existing_files()
 
@@ -622,8 +624,7 @@ class SiteBuilder:
         info = self.state.info("site") or {}
         if not self.tasks or info.get("theme_key") != self.renderer.theme_key:
             return None
-        if not (info.get("built_at", built_at) <= built_at and
-                built_at.timestamp() < info.get("horizon", 0)):
+        if not _in_time(info, built_at):
             return None
         self._nav_key = info.get("nav_key", "")
         return index_site(self.config, self.tasks, self.docs, built_at)
@@ -880,6 +881,14 @@ class SiteBuilder:
         if rel_text in self._found:
             return True
         return any(glob_match(rel_text, p) for p in self.config.tasks + self.config.docs)
+
+
+def _in_time(info: dict[str, Any], now: datetime) -> bool:
+    """Do the tasks of the site a build made (its state's *info*) show as stale at
+    *now* just as then: no later than its stale horizon, and not before it."""
+    built_at = info.get("built_at")
+    return built_at is not None and built_at <= now and now.timestamp() < info.get(
+        "horizon", 0)
 
 
 def _settle() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -677,3 +678,13 @@ def test_a_task_turning_stale_between_two_rebuilds_of_one_builder_is_shown_stale
     builder.rebuild({other})
     assert badge in (builder.output_dir / "tasks/a.html").read_text()
     assert badge in (builder.output_dir / "tasks/index.html").read_text()
+
+
+def test_pages_written_by_a_build_without_search_are_indexed_once_search_is_back(build_site):
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# One\n",
+                          "ai/tasks/b.md": "---\ntask_id: b\n---\n# Two\n"}, {"search": "true"})
+    (builder.config.source_dir / "ai/tasks/a.md").write_text("---\ntask_id: a\n---\n# Zebra\n")
+    SiteBuilder(replace(builder.config, search=False)).build()
+    assert bundles_state(builder)["delta"] == []
+    SiteBuilder(builder.config).build()  # a and its neighbour b, which shows its title
+    assert bundles_state(builder)["delta"] == ["tasks/a.html", "tasks/b.html"]

@@ -224,3 +224,27 @@ def test_a_new_theme_between_builds_renders_every_page_again(tmp_path):
     cli_build(src, out, flags)
     assert [(out / f"tasks/{n}.html").read_text() for n in "abmyz"] == [
         "NEW A", "NEW B", "NEW M", "NEW Y", "NEW Z again"]
+
+
+def test_a_build_after_one_dated_later_is_not_up_to_date(tmp_path, monkeypatch):
+    # Built with SOURCE_DATE_EPOCH a month ahead, the tasks were stale; now they are not.
+    src = write_tree(tmp_path / "src", {"ai/tasks/a.md": (
+        "---\ntask_id: a\nstatus: in_progress\nupdated_at: '2026-01-01'\n---\n")})
+    out, flags = tmp_path / "out", {"search": "false"}
+    badge = '<span class="badge badge-warn">stale</span>'
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH + 30 * 86400))
+    cli_build(src, out, flags)
+    assert badge in (out / "tasks/a.html").read_text()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH + 86400))
+    cli_build(src, out, flags)
+    assert badge not in (out / "tasks/a.html").read_text()
+
+
+def test_a_build_writes_the_manifest_again_when_it_was_removed(tmp_path):
+    src = write_tree(tmp_path / "src", {"ai/tasks/a.md": "---\ntask_id: a\n---\n"})
+    out, flags = tmp_path / "out", {"search": "false"}
+    cli_build(src, out, flags)
+    manifest = (out / ".taskmon-manifest.json").read_text()
+    (out / ".taskmon-manifest.json").unlink()
+    cli_build(src, out, flags)
+    assert (out / ".taskmon-manifest.json").read_text() == manifest

@@ -47,6 +47,10 @@ log = logging.getLogger(__name__)
 P = TypeVar("P", bound=Page)
 
 MANIFEST = ".taskmon-manifest.json"
+#: Names the build state of the last build that wrote the output folder: another
+#: build (another cache, or none) writing there makes this builder's state about
+#: another folder, so it checks every page again.
+OUTPUT_MARK = ".taskmon-state"
 #: Below this many pages to read or render, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 200
 
@@ -136,6 +140,8 @@ class SiteBuilder:
         path = state_file(cache_dir, self.output_dir) if cache_dir else None
         self.state = BuildState(path, f"{self.cache.key}:{self.output_dir}")
         self.sources, self.outputs, self._loaded = {}, {}, False
+        #: The output folder's mark (OUTPUT_MARK) as this builder last saw or wrote it.
+        self._mark: str | None = None
         self._reader = None
         #: URLs of pages written or removed since the search index was updated
         #: ("*": all of them).
@@ -283,6 +289,7 @@ class SiteBuilder:
             self.update_search(save=False)
 
         self._save_state(read, rendered, removed, gone, built_at, bool(came_or_went))
+        self._write_mark()
         self._indexed = site
         _settle()
         return BuildReport(
@@ -516,7 +523,7 @@ class SiteBuilder:
             return False
         if self.config.search and (self._search_missing() or self.state.info("search_pending")):
             return False
-        if not (self.output_dir / MANIFEST).is_file():
+        if not (self.output_dir / MANIFEST).is_file() or self._output_mark() != self.state.mark:
             return False
         return self.state.outputs().keys() <= self._existing_files()
 
@@ -535,7 +542,9 @@ class SiteBuilder:
         self._loaded = True
         with _settling():
             self.sources = self.state.sources()
-            self.outputs = self.state.outputs() if self.sources else {}
+            # Pages another build wrote meanwhile: what this state knows of them is stale.
+            trusted = self.sources and self._output_mark() == self.state.mark
+            self.outputs = self.state.outputs() if trusted else {}
             pending = self.state.info("search_pending") if self.sources else {"*"}
             self.search_pending = set(pending) if pending is not None else {"*"}
             for src_uri, source in self.sources.items():
@@ -622,7 +631,7 @@ class SiteBuilder:
         """The site of the pages in the state, indexed, when the output folder shows it:
         the last build used this theme and no task has turned stale since."""
         info = self.state.info("site") or {}
-        if not self.tasks or info.get("theme_key") != self.renderer.theme_key:
+        if not self.outputs or info.get("theme_key") != self.renderer.theme_key:
             return None
         if not _in_time(info, built_at):
             return None
@@ -759,6 +768,20 @@ class SiteBuilder:
         except (OSError, ValueError):
             return set()
         return {url for url in data if isinstance(url, str)}
+
+    def _output_mark(self) -> str:
+        if self._mark is None:
+            try:
+                self._mark = (self.output_dir / OUTPUT_MARK).read_text(encoding="utf-8")
+            except (OSError, ValueError):
+                self._mark = ""
+        return self._mark
+
+    def _write_mark(self) -> None:
+        """Leave this builder's state's mark in the output folder (after a build)."""
+        if self._output_mark() != self.state.mark:
+            write_atomically(self.output_dir / OUTPUT_MARK, self.state.mark.encode("utf-8"))
+            self._mark = self.state.mark
 
     def _search_missing(self) -> bool:
         return not (self.output_dir / SEARCH_DIR / BUNDLES_FILE).is_file()

@@ -78,6 +78,11 @@ class BuildState:
         self.db: sqlite3.Connection | None = None
         if path is not None:
             self.db = self._open(path)
+        #: What a build with this state leaves in the output folder (see
+        #: ``build.OUTPUT_MARK``): the state is about that folder only while it is there.
+        #: Empty without a state.
+        self.mark = "" if self.db is None else hashlib.blake2b(
+            f"{FORMAT}\0{path}\0{key}".encode("utf-8"), digest_size=12).hexdigest()
 
     def _open(self, path: Path) -> sqlite3.Connection | None:
         try:

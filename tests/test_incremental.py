@@ -10,7 +10,7 @@ import pytest
 
 import taskmon_site.build as build_module
 from conftest import write_tree
-from taskmon_site.build import SiteBuilder
+from taskmon_site.build import OUTPUT_MARK, SiteBuilder
 from taskmon_site.config import load_config
 from taskmon_site.site import Site, index_site
 
@@ -66,8 +66,9 @@ def site_facts(site: Site) -> dict:
 
 
 def output_files(folder: Path) -> dict[str, bytes]:
+    """Every file of an output folder but the mark of the build state that wrote it."""
     return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != OUTPUT_MARK}
 
 
 @pytest.mark.parametrize("seed, count", [(1, 24), (2, 24), (3, 6), (4, 6)])
@@ -161,7 +162,7 @@ def test_a_list_page_is_written_again_only_when_its_rows_change(build_site):
 def cli_build(src: Path, out: Path, flags: dict) -> SiteBuilder:
     """A build in a new builder, as each run of ``taskmon-site build`` makes."""
     builder = SiteBuilder(load_config(src, None, {**flags, "output": str(out)}, environ={}))
-    builder.build()
+    builder.report = builder.build()
     return builder
 
 
@@ -248,3 +249,24 @@ def test_a_build_writes_the_manifest_again_when_it_was_removed(tmp_path):
     (out / ".taskmon-manifest.json").unlink()
     cli_build(src, out, flags)
     assert (out / ".taskmon-manifest.json").read_text() == manifest
+
+
+def test_a_build_checks_every_page_after_another_build_wrote_the_folder(tmp_path, monkeypatch):
+    # Another cache, or none: what this build's state knows of the pages is stale.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+    first = "---\ntask_id: a\nstatus: pending\n---\n# A\n"
+    src = write_tree(tmp_path / "src", {"ai/tasks/a.md": first,
+                                        "ai/tasks/b.md": "---\ntask_id: b\n---\n# B\n"})
+    out = tmp_path / "out"
+    ours = {"search": "false", "cache": str(tmp_path / "ours")}
+    cli_build(src, out, ours)
+    (src / "ai/tasks/a.md").write_text("---\ntask_id: a\nstatus: failed\n---\n# A, failed\n")
+    cli_build(src, out, {**ours, "cache": ""})
+    (src / "ai/tasks/a.md").write_text(first)  # the bytes our state has, a new mtime
+    cli_build(src, out, ours)
+    cli_build(src, tmp_path / "fresh", {**ours, "cache": str(tmp_path / "other")})
+    assert output_files(out) == output_files(tmp_path / "fresh")
+    # Ours again, and nothing changed since: up to date, as the mark in the folder says.
+    again = cli_build(src, out, ours)
+    assert again.report.up_to_date
+    assert (out / OUTPUT_MARK).read_text() == again.state.mark != ""

@@ -270,3 +270,19 @@ def test_a_build_checks_every_page_after_another_build_wrote_the_folder(tmp_path
     again = cli_build(src, out, ours)
     assert again.report.up_to_date
     assert (out / OUTPUT_MARK).read_text() == again.state.mark != ""
+
+
+def test_a_rebuild_after_a_file_changed_rebuilds_the_links_to_it(build_site):
+    # The preview hears of the file a symbolic link leads to, not of the link.
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# A\n",
+                          "docs/d.md": "# D\n"})
+    src, out = builder.config.source_dir, builder.output_dir
+    (src / "ai/tasks/z.md").symlink_to(src / "ai/tasks/a.md")
+    (src / "docs/e.md").symlink_to(src / "docs/d.md")
+    builder.rebuild({src / "ai/tasks/z.md", src / "docs/e.md"})
+    (src / "ai/tasks/a.md").write_text("---\ntask_id: a\n---\n# A\n\nBody again.\n")
+    (src / "docs/d.md").write_text("# D\n\nText again.\n")
+    builder.rebuild({src / "ai/tasks/a.md", src / "docs/d.md"})
+    for page in ("tasks/z.html", "tasks/a.html"):
+        assert "Body again." in (out / page).read_text()
+    assert "Text again." in (out / "docs/e.html").read_text()

@@ -295,8 +295,8 @@ class SiteBuilder:
         if self.config.search and full:
             self.update_search(save=False)
 
-        self._save_state(read, rendered, removed, gone, built_at, bool(came_or_went))
-        self._write_mark()
+        saved = self._save_state(read, rendered, removed, gone, built_at, bool(came_or_went))
+        self._write_mark(self.state.mark if saved else "")
         self._indexed = site
         _settle()
         return BuildReport(
@@ -552,10 +552,11 @@ class SiteBuilder:
         self._loaded = True
         with _settling():
             self.sources = self.state.sources()
-            # Pages another build wrote meanwhile: what this state knows of them is stale.
+            # Pages another build wrote meanwhile: what this state knows of them (and of
+            # their search index) is stale.
             trusted = self.sources and self._output_mark() == self.state.mark
             self.outputs = self.state.outputs() if trusted else {}
-            pending = self.state.info("search_pending") if self.sources else {"*"}
+            pending = self.state.info("search_pending") if trusted else {"*"}
             self.search_pending = set(pending) if pending is not None else {"*"}
             for src_uri, source in self.sources.items():
                 pages = self.tasks if source.kind == "task" else self.docs
@@ -787,11 +788,16 @@ class SiteBuilder:
                 self._mark = ""
         return self._mark
 
-    def _write_mark(self) -> None:
-        """Leave this builder's state's mark in the output folder (after a build)."""
-        if self._output_mark() != self.state.mark:
-            write_atomically(self.output_dir / OUTPUT_MARK, self.state.mark.encode("utf-8"))
-            self._mark = self.state.mark
+    def _write_mark(self, mark: str) -> None:
+        """Leave *mark* in the output folder after a build: its state's, or "" when the
+        state could not be saved (no state describes the folder then)."""
+        if self._output_mark() != mark:
+            try:
+                write_atomically(self.output_dir / OUTPUT_MARK, mark.encode("utf-8"))
+            except OSError as exc:
+                log.warning("Could not write %s: %s", self.output_dir / OUTPUT_MARK, exc)
+                mark = ""
+            self._mark = mark
 
     def _search_missing(self) -> bool:
         return not (self.output_dir / SEARCH_DIR / BUNDLES_FILE).is_file()
@@ -811,7 +817,8 @@ class SiteBuilder:
 
     def _save_state(self, read: list[Source], rendered: list[RenderResult],
                     removed: set[str], gone: list[str], built_at: datetime,
-                    came_or_went: bool) -> None:
+                    came_or_went: bool) -> bool:
+        """Store what this update read and wrote; False when the state could not."""
         dirty = self._dirty | self._restat | {r.page.src_uri for r in read} | {
             r.src_uri for r in rendered if r.fragments is not None}
         outputs = {u: self.outputs[u] for u in self._dirty_outputs | {r.url for r in rendered}
@@ -827,9 +834,10 @@ class SiteBuilder:
             urls = {u: (f.kind, f.url) for u, f in self._found.items()}
             if urls != self._saved_urls:  # thousands of them: stored when they change
                 more["urls"] = self._saved_urls = urls
-        self.state.save({u: self.sources[u] for u in dirty if u in self.sources}, removed,
-                        outputs, gone, more)
+        saved = self.state.save({u: self.sources[u] for u in dirty if u in self.sources},
+                                removed, outputs, gone, more)
         self._dirty, self._dirty_outputs, self._restat = set(), set(), set()
+        return saved
 
     # -- reading without building (for the task commands) ----------------------------
 
@@ -901,8 +909,12 @@ class SiteBuilder:
         return sorted(d for d in dirs if d.is_dir())
 
     def is_relevant(self, path: Path) -> bool:
-        """Does a change to *path* matter to the site?"""
-        path = Path(path).resolve()
+        """Does a change to *path* (a symbolic link: to it or to its file) matter?"""
+        given = Path(path)
+        return any(self._relevant(p) for p in {given.resolve(), given.parent.resolve() /
+                                               given.name})
+
+    def _relevant(self, path: Path) -> bool:
         if self.config.config_file and path == self.config.config_file.resolve():
             return True
         if any(t.resolve() in path.parents for t in self.config.theme_dirs):

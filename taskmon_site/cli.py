@@ -115,16 +115,20 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         log.error("%s", exc)
         return 2
-    if args.command == "build":
-        code = run_build(config)
-    elif args.command == "serve":
-        from taskmon_site.serve import run_serve
+    try:
+        if args.command == "build":
+            code = run_build(config)
+        elif args.command == "serve":
+            from taskmon_site.serve import run_serve
 
-        code = run_serve(args, config)
-    else:
-        from taskmon_site.taskcli import run_task
+            code = run_serve(args, config)
+        else:
+            from taskmon_site.taskcli import run_task
 
-        code = run_task(args, config)
+            code = run_task(args, config)
+    except KeyboardInterrupt:  # Ctrl-C: the next build starts from the last saved state
+        log.error("Interrupted")
+        return 130
     report_muted(counter)
     if code == 0 and args.strict and counter.count:
         log.error("%d warnings and --strict is set", counter.count)

@@ -12,6 +12,7 @@ another version, the build reads everything, with the same result.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import logging
@@ -84,7 +85,8 @@ class BuildState:
         self.mark = "" if self.db is None else hashlib.blake2b(
             f"{FORMAT}\0{path}\0{key}".encode("utf-8"), digest_size=12).hexdigest()
 
-    def _open(self, path: Path) -> sqlite3.Connection | None:
+    def _open(self, path: Path, again: bool = True) -> sqlite3.Connection | None:
+        db = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # One build at a time, but the preview server runs them on other threads.
@@ -103,7 +105,19 @@ class BuildState:
             if stored is None or stored[0] != f"{FORMAT}:{self.key}":
                 self._clear(db)
             return db
-        except (OSError, sqlite3.Error) as exc:
+        except sqlite3.DatabaseError as exc:
+            if db is not None:
+                db.close()
+            # Not a database, or a damaged one (not locked or read-only): made anew.
+            if again and not isinstance(exc, sqlite3.OperationalError):
+                log.warning("Build state %s unreadable (%s): made anew", path, exc)
+                for name in (path.name, path.name + "-wal", path.name + "-shm"):
+                    with contextlib.suppress(OSError):
+                        (path.parent / name).unlink()
+                return self._open(path, again=False)
+            log.debug("No build state in %s: %s", path, exc)
+            return None
+        except OSError as exc:
             log.debug("No build state in %s: %s", path, exc)
             return None
 
@@ -159,10 +173,11 @@ class BuildState:
     # -- writing ---------------------------------------------------------------------
 
     def save(self, sources: dict[str, Source], removed: Iterable[str],
-             outputs: dict[str, Output], gone: Iterable[str], info: dict[str, Any]) -> None:
-        """Store the changed *sources* and *outputs*, drop *removed* and *gone* ones."""
+             outputs: dict[str, Output], gone: Iterable[str], info: dict[str, Any]) -> bool:
+        """Store the changed *sources* and *outputs*, drop *removed* and *gone* ones;
+        False when that failed (or there is no state)."""
         if self.db is None:
-            return
+            return False
         source_rows = [(uri, s.kind, s.mtime_ns, s.size, s.digest,
                         pickle.dumps((_stored(s.page), s.fragments), pickle.HIGHEST_PROTOCOL),
                         s.json) for uri, s in sources.items()]
@@ -180,6 +195,8 @@ class BuildState:
                                     [(k, pickle.dumps(v)) for k, v in info.items()])
         except sqlite3.Error as exc:
             log.warning("Could not save the build state in %s: %s", self.path, exc)
+            return False
+        return True
 
     def close(self) -> None:
         """Close the file: its write-ahead log is copied into it and removed (left

@@ -199,12 +199,16 @@ def write_atomically(target: Path, data: bytes | list[bytes]) -> None:
     # A short temporary name: a long file name plus a suffix may pass the 255-byte limit.
     name = hashlib.blake2b(target.name.encode("utf-8"), digest_size=8).hexdigest()
     tmp = target.with_name(f".tmp-{os.getpid()}-{name}")
-    with open(tmp, "wb") as fh:
-        if isinstance(data, list):
-            fh.writelines(data)
-        else:
-            fh.write(data)
-    os.replace(tmp, target)
+    try:
+        with open(tmp, "wb") as fh:
+            if isinstance(data, list):
+                fh.writelines(data)
+            else:
+                fh.write(data)
+        os.replace(tmp, target)
+    except BaseException:  # a failed write (or Ctrl-C) leaves no temporary file behind
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def same_bytes(target: Path, data: bytes) -> bool:

@@ -70,3 +70,11 @@ def test_a_build_leaves_its_state_without_a_write_ahead_log(src, tmp_path, capsy
     states = list(cache.rglob("*.sqlite"))
     assert len(states) == 1
     assert not list(cache.rglob("*.sqlite-wal"))
+
+
+def test_ctrl_c_is_one_line_and_exit_code_130(src, tmp_path, capsys, monkeypatch):
+    def interrupted(config):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("taskmon_site.cli.run_build", interrupted)
+    assert run(capsys, str(src), "-o", str(tmp_path / "out")) == (130, "ERROR: Interrupted\n")

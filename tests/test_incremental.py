@@ -13,6 +13,7 @@ from conftest import write_tree
 from taskmon_site.build import OUTPUT_MARK, SiteBuilder
 from taskmon_site.config import load_config
 from taskmon_site.site import Site, index_site
+from taskmon_site.state import BuildState
 
 STATUSES = ["pending", "in_progress", "paused", "review", "rework", "completed", "failed",
             "cancelled", "待启动", "进行中", "no-such-status", None]
@@ -286,3 +287,67 @@ def test_a_rebuild_after_a_file_changed_rebuilds_the_links_to_it(build_site):
     for page in ("tasks/z.html", "tasks/a.html"):
         assert "Body again." in (out / page).read_text()
     assert "Text again." in (out / "docs/e.html").read_text()
+
+
+def test_a_build_whose_state_was_not_saved_leaves_no_state_named(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+    first = "---\ntask_id: a\n---\n# A\n"
+    src = write_tree(tmp_path / "src", {"ai/tasks/a.md": first})
+    out, flags = tmp_path / "out", {"search": "false", "cache": str(tmp_path / "cache")}
+    cli_build(src, out, flags)
+    (src / "ai/tasks/a.md").write_text("---\ntask_id: a\n---\n# A, edited\n")
+    with monkeypatch.context() as patch:
+        patch.setattr(BuildState, "save", lambda *args: False)  # a read-only state, say
+        cli_build(src, out, flags)
+    assert (out / OUTPUT_MARK).read_text() == ""
+    (src / "ai/tasks/a.md").write_text(first)  # the bytes the state has
+    assert not cli_build(src, out, flags).report.up_to_date
+    assert "A, edited" not in (out / "tasks/a.html").read_text()
+
+
+def test_an_unreadable_state_is_made_anew(tmp_path, caplog):
+    src = write_tree(tmp_path / "src", {"ai/tasks/a.md": "---\ntask_id: a\n---\n# A\n"})
+    out, flags = tmp_path / "out", {"search": "false", "cache": str(tmp_path / "cache")}
+    first = cli_build(src, out, flags)
+    first.close()
+    state = first.state.path
+    state.write_bytes(b"not a database" * 100)
+    cli_build(src, out, flags)
+    assert f"Build state {state} unreadable (file is not a database): made anew" in caplog.text
+    assert cli_build(src, out, flags).report.up_to_date
+
+
+def test_a_new_link_to_a_file_no_glob_selects_matters(build_site):
+    # The preview asks about the link; the file it leads to is outside the task folder.
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# A\n",
+                          "shared/real.md": "---\ntask_id: real\n---\n# Real\n"})
+    src = builder.config.source_dir
+    (src / "ai/tasks/link.md").symlink_to(src / "shared/real.md")
+    assert builder.is_relevant(src / "ai/tasks/link.md")
+    assert not builder.is_relevant(src / "shared/real.md")
+    builder.rebuild({src / "ai/tasks/link.md"})
+    assert "Real" in (builder.output_dir / "tasks/link.html").read_text()
+
+
+def test_a_mark_that_cannot_be_written_is_a_warning(tmp_path, caplog):
+    src = write_tree(tmp_path / "src", {"ai/tasks/a.md": "---\ntask_id: a\n---\n# A\n"})
+    out = tmp_path / "out"
+    (out / OUTPUT_MARK).mkdir(parents=True)
+    cli_build(src, out, {"search": "false"})
+    assert f"Could not write {out / OUTPUT_MARK}: " in caplog.text
+    assert (out / "tasks/a.html").is_file()
+    assert not list(out.glob(".tmp-*"))
+
+
+def test_search_indexes_what_another_build_without_search_wrote(tmp_path):
+    import gzip
+
+    src = write_tree(tmp_path / "src", {"ai/tasks/a.md": "---\ntask_id: a\n---\n# A\n"})
+    out, ours = tmp_path / "out", {"cache": str(tmp_path / "cache")}
+    cli_build(src, out, ours)
+    (src / "ai/tasks/a.md").write_text("---\ntask_id: a\n---\n# A\n\nZebraword.\n")
+    cli_build(src, out, {"search": "false", "cache": ""})
+    cli_build(src, out, ours)
+    fragments = [gzip.decompress(p.read_bytes()) for p in (out / "pagefind").rglob(
+        "*.pf_fragment")]
+    assert any(b"Zebraword" in f for f in fragments)

@@ -931,6 +931,28 @@ class SiteBuilder:
         return any(glob_match(rel_text, p) for p in self.config.tasks + self.config.docs)
 
 
+@contextlib.contextmanager
+def one_build_at_a_time(folder: Path) -> Iterator[None]:
+    """Hold the output *folder* (an exclusive lock on it) while a build writes there:
+    another build of it waits. Two at once replaced each other's pages and search
+    index. Without ``fcntl`` (Windows), builds do not wait."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not on the machines this runs on
+        yield
+        return
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            log.info("Waiting for another build of %s to finish", folder)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # which unlocks it
+
+
 def _in_time(info: dict[str, Any], now: datetime) -> bool:
     """Do the tasks of the site a build made (its state's *info*) show as stale at
     *now* just as then: no later than its stale horizon, and not before it."""

@@ -137,21 +137,22 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_build(config: Config) -> int:
-    from taskmon_site.build import BuildError, SiteBuilder
+    from taskmon_site.build import BuildError, SiteBuilder, one_build_at_a_time
 
     try:
         prepare_output_dir(config.output_dir)
     except ConfigError as exc:
         log.error("%s", exc)
         return 2
-    builder = SiteBuilder(config)
-    try:
-        builder.build()
-    except BuildError as exc:
-        log.error("%s", exc)
-        return 1
-    finally:
-        builder.close()
+    with one_build_at_a_time(config.output_dir):
+        builder = SiteBuilder(config)
+        try:
+            builder.build()
+        except BuildError as exc:
+            log.error("%s", exc)
+            return 1
+        finally:
+            builder.close()
     return 0
 
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import threading
+
 import pytest
 from conftest import write_tree
 
@@ -78,3 +82,20 @@ def test_ctrl_c_is_one_line_and_exit_code_130(src, tmp_path, capsys, monkeypatch
 
     monkeypatch.setattr("taskmon_site.cli.run_build", interrupted)
     assert run(capsys, str(src), "-o", str(tmp_path / "out")) == (130, "ERROR: Interrupted\n")
+
+
+def test_a_build_waits_for_another_build_of_its_output_folder(src, tmp_path, capsys):
+    out = tmp_path / "out"
+    out.mkdir()
+    held = os.open(out, os.O_RDONLY)
+    fcntl.flock(held, fcntl.LOCK_EX)  # as another build of the folder holds it
+    codes = []
+    build = threading.Thread(target=lambda: codes.append(main(
+        ["build", str(src), "-o", str(out), "--no-search"])))
+    build.start()
+    build.join(1.0)
+    assert build.is_alive() and not (out / "tasks").exists()  # still waiting
+    os.close(held)
+    build.join(30)
+    assert codes == [0] and (out / "tasks/a.html").is_file()
+    assert f"Waiting for another build of {out} to finish" in capsys.readouterr().err

@@ -34,7 +34,8 @@ from taskmon_site.logs import REPEAT_LIMIT
 from taskmon_site.model import Doc, Page, Task
 from taskmon_site.render import Renderer, neighbours, tasks_json
 from taskmon_site.search import BUNDLES_FILE, SEARCH_DIR, build_search_index
-from taskmon_site.site import Site, Update, around, index_site, update_site
+from taskmon_site.site import (Site, Update, around, index_site, stale_holds,
+                               update_site)
 from taskmon_site.source import Problem
 from taskmon_site.state import BuildState, Output, Source, state_file
 from taskmon_site.urls import TASKS_JSON_URL, doc_url, files_at, task_url
@@ -239,11 +240,11 @@ class SiteBuilder:
         came_or_went = removed | (found.keys() - self.sources.keys())
         self._apply_discovery(found, removed)
         to_read |= self._links_changed(came_or_went)
-        # The site the output folder now shows, to index only what is read again.
-        previous, from_state = self._indexed, False
-        if previous is not self.site:
-            previous = None
-        if previous is None and self.site is None and not came_or_went:
+        # The site the output folder now shows, to index only what is read again: this
+        # builder's last, or for a new builder the one its state gives.
+        previous = self._indexed if self._indexed is self.site else None
+        from_state = False
+        if self.site is None and not came_or_went:
             previous = self._stored_site(built_at)
             from_state = previous is not None
         # Until this update finishes, the output folder may hold neither site.
@@ -528,7 +529,7 @@ class SiteBuilder:
         epoch = os.environ.get("SOURCE_DATE_EPOCH")
         now = build_time()
         if (info.get("theme_key") != self.renderer.theme_key or info.get("search") !=
-                self.config.search or not _in_time(info, now) or
+                self.config.search or not _stored_in_time(info, now) or
                 (epoch and info.get("built_at") != now)):
             return False
         if self.config.search and (self._search_missing() or self.state.info("search_pending")):
@@ -644,7 +645,7 @@ class SiteBuilder:
         info = self.state.info("site") or {}
         if not self.outputs or info.get("theme_key") != self.renderer.theme_key:
             return None
-        if not _in_time(info, built_at):
+        if not _stored_in_time(info, built_at):
             return None
         self._nav_key = info.get("nav_key", "")
         return index_site(self.config, self.tasks, self.docs, built_at)
@@ -953,12 +954,10 @@ def one_build_at_a_time(folder: Path) -> Iterator[None]:
         os.close(fd)  # which unlocks it
 
 
-def _in_time(info: dict[str, Any], now: datetime) -> bool:
-    """Do the tasks of the site a build made (its state's *info*) show as stale at
-    *now* just as then: no later than its stale horizon, and not before it."""
+def _stored_in_time(info: dict[str, Any], now: datetime) -> bool:
+    """:func:`stale_holds` for the site a build stored (its state's *info*)."""
     built_at = info.get("built_at")
-    return built_at is not None and built_at <= now and now.timestamp() < info.get(
-        "horizon", 0)
+    return built_at is not None and stale_holds(built_at, info.get("horizon", 0), now)
 
 
 def _settle() -> None:

@@ -117,8 +117,9 @@ def build_search_index(site: Site, output_dir: Path,
         return None
     started = time.perf_counter()
     language = index_language(site)
-    written = files_at(output_dir, [p.url for p in [*site.tasks, *site.docs]])
-    urls = [p.url for p in [*site.tasks, *site.docs] if p.url in written]
+    pages = [p.url for p in [*site.tasks, *site.docs]]
+    written = files_at(output_dir, pages)
+    urls = [url for url in pages if url in written]
     count = shard_count(len(urls))
     shards: list[list[str]] = [[] for _ in range(count)]
     for url in urls:

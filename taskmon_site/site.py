@@ -138,13 +138,12 @@ def update_site(site: Site, tasks: dict[str, Task], docs: dict[str, Doc],
     (their ``stale`` set as of then), looking at those pages only; the result equals
     :func:`index_site`'s.
 
-    None when only indexing the whole site gives that result: pages came or went,
-    one changed kind, or *built_at* passed the site's stale horizon (or went back).
+    *tasks* and *docs* are of the same files as *site*'s (none came or went). None
+    when only indexing the whole site gives that result: a page changed kind, or
+    *built_at* passed the site's stale horizon (or went back).
     """
     config = site.config
-    if not site.built_at <= built_at or not built_at.timestamp() < site.horizon:
-        return None
-    if len(tasks) != len(site.tasks) or len(docs) != len(site.docs):
+    if not stale_holds(site.built_at, site.horizon, built_at):
         return None
     pairs: list[tuple[Task, Task]] = []
     doc_pairs: list[tuple[Doc, Doc]] = []
@@ -252,6 +251,13 @@ def is_stale(task: Task, config: Config, built_at: datetime) -> bool:
         return False
     age = age_days(task.updated or task.created, _local(config, built_at))
     return age is not None and age > config.stale_days
+
+
+def stale_holds(built_at: datetime, horizon: float, now: datetime) -> bool:
+    """Does every task show as stale at *now* as at *built_at*, when the next open
+    task was to turn stale at *horizon* (see :func:`stale_horizon`)? Not when *now*
+    is that late, or earlier than *built_at*."""
+    return built_at <= now and now.timestamp() < horizon
 
 
 def stale_horizon(tasks: Iterable[Task], config: Config, built_at: datetime) -> float:

@@ -32,10 +32,10 @@ from taskmon_site.config import Config
 from taskmon_site.globs import glob_match, static_prefix
 from taskmon_site.logs import REPEAT_LIMIT
 from taskmon_site.model import Doc, Page, Task
-from taskmon_site.render import Renderer, neighbours, tasks_json
+from taskmon_site.render import Fragments, Renderer, neighbours, tasks_json
 from taskmon_site.search import BUNDLES_FILE, SEARCH_DIR, build_search_index
-from taskmon_site.site import (Site, Update, around, index_site, stale_holds,
-                               update_site)
+from taskmon_site.site import (Site, Update, around, index_site, list_position,
+                               stale_holds, update_site)
 from taskmon_site.source import Problem
 from taskmon_site.state import BuildState, Output, Source, state_file
 from taskmon_site.urls import TASKS_JSON_URL, doc_url, files_at, task_url
@@ -46,6 +46,7 @@ from taskmon_site.workers import (Context, RenderJob, RenderResult,
 log = logging.getLogger(__name__)
 
 P = TypeVar("P", bound=Page)
+T = TypeVar("T")
 
 MANIFEST = ".taskmon-manifest.json"
 #: Names the build state of the last build that wrote the output folder: another
@@ -157,8 +158,9 @@ class SiteBuilder:
         self._manifest: set[str] | None = None
         #: The files written in pieces, as this builder last wrote them (by URL).
         self._pieces: dict[str, list[bytes]] = {}
-        #: Keys of pages and fragments by name, with the page objects they were made of.
-        self._keys: dict[tuple, tuple] = {}
+        #: Keys of pages and fragments (and the docs navigation) by name, with the page
+        #: objects they were made of (see _memo).
+        self._memos: dict[tuple, tuple] = {}
         #: The site as the last update that finished indexed it (the output folder
         #: holds what it shows), and the key of its docs navigation.
         self._indexed: Site | None = None
@@ -169,6 +171,10 @@ class SiteBuilder:
         self._dirty: set[str] = set()
         self._dirty_outputs: set[str] = set()
         self._restat: set[str] = set()
+        #: The site's tasks and their fragments, in list order, as the index pages
+        #: were last made of them; and the tasks whose fragments were replaced since.
+        self._listing: tuple[list[Task], list[Fragments]] = ([], [])
+        self._refragmented: set[str] = set()
 
     @property
     def reader(self):
@@ -458,7 +464,7 @@ class SiteBuilder:
         urls = {u: f.url for u, f in found.items()}
         if urls == self.urls:
             return  # pages read since have their URL from their shell
-        self._keys.clear()  # of pages that are gone, or whose URLs may now differ
+        self._memos.clear()  # of pages that are gone, or whose URLs may now differ
         self.urls.clear()
         self.urls.update(urls)
         for src_uri, page in [*self.tasks.items(), *self.docs.items()]:
@@ -562,6 +568,7 @@ class SiteBuilder:
             for src_uri, source in self.sources.items():
                 pages = self.tasks if source.kind == "task" else self.docs
                 pages[src_uri] = source.page  # type: ignore[assignment]
+            self._listing = ([], [])
 
     # -- taking results in ------------------------------------------------------------
 
@@ -580,7 +587,7 @@ class SiteBuilder:
         for r in results:
             self.outputs[r.url] = Output(r.key, r.digest)
             if r.fragments is not None:
-                self.sources[r.src_uri].fragments = r.fragments
+                self._set_fragments(r.src_uri, r.fragments)
 
     # -- rendering ----------------------------------------------------------------------
 
@@ -593,7 +600,8 @@ class SiteBuilder:
         from the output folder.
         """
         jobs = []
-        nav_key, nav = self.renderer.doc_nav(site.docs)
+        nav_key, nav = self._memo(("nav",), tuple(site.docs), None,
+                                  lambda: self.renderer.doc_nav(site.docs))
         if update is None:
             pairs = neighbours(site.tasks)
             tasks: Iterable[tuple[Task, tuple[Task | None, Task | None]]] = [
@@ -614,30 +622,31 @@ class SiteBuilder:
             tasks = [(t, around(site, t)) for t in checked]
         self._nav_key = nav_key
         for task, (prev_task, next_task) in tasks:
-            key = self._key(("task", task.src_uri), (task, prev_task, next_task), task.stale,
+            key = self._memo(("task", task.src_uri), (task, prev_task, next_task), task.stale,
                             lambda: self.renderer.task_key(task, prev_task, next_task))
             if self._out_of_date(task.url, key, exists):
                 wants = self._fragments_stale(task)
                 jobs.append(RenderJob(task, key, self._old_digest(task.url), prev_task,
                                       next_task, fragments=wants))
         for doc in docs:
-            key = self._key(("doc", doc.src_uri), (doc, *doc.referenced_by), nav_key,
+            key = self._memo(("doc", doc.src_uri), (doc, *doc.referenced_by), nav_key,
                             lambda: self.renderer.doc_key(doc, nav_key))
             if self._out_of_date(doc.url, key, exists):
                 jobs.append(RenderJob(doc, key, self._old_digest(doc.url), nav=nav))
         return jobs
 
-    def _key(self, name: tuple, pages: tuple, value: Any, make: Callable[[], str]) -> str:
-        """The key *make* gives, made again only when one of *pages* is another object
-        than last time or *value* differs. A page's fields are only set when it is
-        read (a new object), but for its URL: when URLs change, all keys are forgotten."""
-        memo = self._keys.get(name)
+    def _memo(self, name: tuple, pages: tuple, value: Any, make: Callable[[], T]) -> T:
+        """What *make* gives (a key, the docs navigation), made again only when one of
+        *pages* is another object than last time or *value* differs. A page's fields
+        are only set when it is read (a new object), but for its URL: when URLs change,
+        all are forgotten."""
+        memo = self._memos.get(name)
         # Pages compare equal only to themselves (eq=False): this compares identities.
         if memo is not None and memo[1] == value and memo[0] == pages:
             return memo[2]
-        key = make()
-        self._keys[name] = (pages, value, key)
-        return key
+        made = make()
+        self._memos[name] = (pages, value, made)
+        return made
 
     def _stored_site(self, built_at: datetime) -> Site | None:
         """The site of the pages in the state, indexed, when the output folder shows it:
@@ -678,7 +687,7 @@ class SiteBuilder:
         fragments = self.sources[task.src_uri].fragments
         if fragments is None:
             return True
-        key = self._key(("fragments", task.src_uri), (task,), task.stale,
+        key = self._memo(("fragments", task.src_uri), (task,), task.stale,
                         lambda: self.renderer.fragment_key(task))
         return fragments.key != key
 
@@ -686,8 +695,36 @@ class SiteBuilder:
         """Render again the row, card and record of each of *tasks* whose inputs changed."""
         for task in tasks:
             if self._fragments_stale(task):
-                self.sources[task.src_uri].fragments = self.renderer.fragments(task)
+                self._set_fragments(task.src_uri, self.renderer.fragments(task))
                 self._dirty.add(task.src_uri)
+
+    def _set_fragments(self, src_uri: str, fragments: Fragments) -> None:
+        self.sources[src_uri].fragments = fragments
+        self._refragmented.add(src_uri)
+
+    def _fragments_in_order(self, tasks: list[Task]) -> list[Fragments]:
+        """The fragments of *tasks* (the site's list), in that order.
+
+        Made from the last list's, looked up again only where a task is another
+        object than there or had its fragments replaced since: one lookup per task
+        of 10,000 costs more than the rest of a small rebuild's list and board.
+        """
+        last_tasks, last = self._listing
+        replaced, self._refragmented = self._refragmented, set()
+        sources = self.sources
+        if len(last_tasks) != len(tasks) or len(replaced) > len(tasks) // 8:
+            fragments = [sources[t.src_uri].fragments for t in tasks]
+        else:
+            fragments = list(last)
+            for at, (old, new) in enumerate(zip(last_tasks, tasks)):
+                if old is not new:
+                    fragments[at] = sources[new.src_uri].fragments
+            for src_uri in replaced:
+                task = self.tasks.get(src_uri)
+                if task is not None:
+                    fragments[list_position(tasks, task)] = sources[src_uri].fragments
+        self._listing = (list(tasks), fragments)  # type: ignore[arg-type]
+        return fragments  # type: ignore[return-value]
 
     # -- writing ----------------------------------------------------------------------
 
@@ -695,10 +732,8 @@ class SiteBuilder:
     def _write_indexes(self, site: Site, data: bool = True) -> list[str]:
         """The index pages and data files; without *data*, tasks.json is left for
         :meth:`finish`."""
-        sources = self.sources
-        fragments = [sources[t.src_uri].fragments for t in site.tasks]
-        pages = self.renderer.index_pages(site, fragments, self._json_of,  # type: ignore[arg-type]
-                                          data)
+        fragments = self._fragments_in_order(site.tasks)
+        pages = self.renderer.index_pages(site, fragments, self._json_of, data)
         self._data_pending = not data
         return self._write_files((url, text.encode("utf-8") if isinstance(text, str) else text)
                                  for url, text in pages)

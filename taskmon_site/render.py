@@ -55,6 +55,8 @@ class Fragments:
     row: bytes
     card: bytes
     record: bytes
+    #: The board column the card goes in: the task's status id, or UNKNOWN.
+    column: str = UNKNOWN
 
 
 def theme_key(config: Config) -> str:
@@ -190,7 +192,7 @@ class Renderer:
                                                           root=root_prefix(BOARD_URL))
         record = script_json(task_record(task))
         return Fragments(self.fragment_key(task), row.encode("utf-8"), card.encode("utf-8"),
-                         record.encode("utf-8"))
+                         record.encode("utf-8"), task.status or UNKNOWN)
 
     # -- the index pages ----------------------------------------------------------------
 
@@ -217,8 +219,8 @@ class Renderer:
             title=self.strings["tasks"], data_version=data_version)
         del rows
         cards: dict[str, list[bytes]] = {s: [] for s in site.counts}
-        for task, task_fragments in zip(site.tasks, fragments):
-            cards[task.status or UNKNOWN].append(task_fragments.card)
+        for task_fragments in fragments:
+            cards[task_fragments.column].append(task_fragments.card)
         yield BOARD_URL, self._with_fragments(
             "board.html", BOARD_URL, cards, lambda marks: {"columns": marks}, site=site,
             title=self.strings["board"], data_version=data_version)

@@ -63,6 +63,8 @@ class Site:
     problems: list[Problem]
     #: Site-level problems (duplicate ids …), besides those of single files.
     site_problems: list[Problem] = field(default_factory=list)
+    #: The problems of single files: each task's in list order, then each doc's.
+    file_problems: list[Problem] = field(default_factory=list)
     #: The workflow files tasks name (``flow_file``), sorted.
     flows: list[str] = field(default_factory=list)
     #: Seconds since the epoch when the next open task turns stale (see
@@ -91,6 +93,7 @@ def index_site(config: Config, tasks: dict[str, Task], docs: dict[str, Doc],
     site_problems = _duplicate_ids(ordered)
     _link_docs(ordered, docs)
     active = _top(ordered, attrgetter("activity_key"))
+    file_problems = _file_problems(ordered, sorted_docs)
     return Site(
         config=config,
         built_at=built_at,
@@ -102,8 +105,9 @@ def index_site(config: Config, tasks: dict[str, Task], docs: dict[str, Doc],
         attention=[t for t in ordered if needs_attention(t)],
         recent=_top(ordered, attrgetter("updated_key")),
         activity=_activity(active),
-        problems=_file_problems(ordered, sorted_docs) + site_problems,
+        problems=file_problems + site_problems,
         site_problems=site_problems,
+        file_problems=file_problems,
         flows=sorted({t.flow for t in ordered if t.flow}),
         horizon=stale_horizon(ordered, config, built_at),
         active=active,
@@ -185,6 +189,9 @@ def update_site(site: Site, tasks: dict[str, Task], docs: dict[str, Doc],
     if active is None:
         active = _top(ordered, attrgetter("activity_key"))
     recent = _update_top(site.recent, pairs, changed, attrgetter("updated_key"))
+    file_problems = site.file_problems
+    if any(old.problems or new.problems for old, new in [*pairs, *doc_pairs]):
+        file_problems = _file_problems(ordered, sorted_docs)
     updated = dataclasses.replace(
         site,
         built_at=built_at,
@@ -196,8 +203,9 @@ def update_site(site: Site, tasks: dict[str, Task], docs: dict[str, Doc],
         attention=attention,
         recent=recent if recent is not None else _top(ordered, attrgetter("updated_key")),
         activity=_activity(active),
-        problems=_file_problems(ordered, sorted_docs) + site_problems,
+        problems=file_problems + site_problems,
         site_problems=site_problems,
+        file_problems=file_problems,
         flows=flows,
         horizon=min(site.horizon, stale_horizon([n for _, n in pairs], config, built_at)),
         active=active,
@@ -207,9 +215,14 @@ def update_site(site: Site, tasks: dict[str, Task], docs: dict[str, Doc],
     return Update(updated, sorted(touched.values(), key=order_key), relinked)
 
 
+def list_position(tasks: list[Task], task: Task) -> int:
+    """Where *task* is in *tasks* (in list order, as ``Site.tasks``)."""
+    return _position(tasks, task, order_key)
+
+
 def around(site: Site, task: Task) -> tuple[Task | None, Task | None]:
     """*task*'s previous and next task in the list."""
-    at = _position(site.tasks, task, order_key)
+    at = list_position(site.tasks, task)
     return (site.tasks[at - 1] if at > 0 else None,
             site.tasks[at + 1] if at + 1 < len(site.tasks) else None)
 

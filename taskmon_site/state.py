@@ -28,7 +28,7 @@ from taskmon_site.render import Fragments
 log = logging.getLogger(__name__)
 
 #: Bump when the shape of what is stored changes.
-FORMAT = 4
+FORMAT = 5
 #: Bytes of write-ahead log kept once it was copied into the database.
 WAL_LIMIT = 8 * 1024 * 1024
 

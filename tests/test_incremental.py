@@ -160,6 +160,27 @@ def test_a_list_page_is_written_again_only_when_its_rows_change(build_site):
     assert listing.read_text() == page
 
 
+def test_a_task_whose_url_changed_in_its_place_has_its_new_row(build_site, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+    # b keeps its place in the list while a new file with its file name takes its URL
+    # (among enough tasks that the list is not looked up again as a whole).
+    files = {f"ai/tasks/more/m{n:02d}.md": f"---\ntask_id: m{n:02d}\n---\n" for n in range(20)}
+    builder = build_site({**files, "ai/tasks/b/x.md": "---\ntask_id: b\nstatus: review\n---\n",
+                          "ai/tasks/z.md": "---\ntask_id: c\n---\n"})
+    src, out = builder.config.source_dir, builder.output_dir
+    (src / "ai/tasks/z.md").unlink()
+    (src / "ai/tasks/a").mkdir()
+    (src / "ai/tasks/a/x.md").write_text("---\ntask_id: c\n---\n")
+    builder.rebuild({src / "ai/tasks/z.md", src / "ai/tasks/a/x.md"})
+    assert [(t.id, t.url) for t in builder.site.tasks[:2]] == [("b", "tasks/x-2.html"),
+                                                               ("c", "tasks/x.html")]
+    fresh = cli_build(src, tmp_path / "fresh", {"search": "false"}).output_dir
+    for url in ("tasks/index.html", "board.html", "assets/data.js"):
+        assert (out / url).read_text() == (fresh / url).read_text(), url
+    assert 'href="../tasks/x-2.html"' in (out / "tasks/index.html").read_text()
+
+
 def cli_build(src: Path, out: Path, flags: dict) -> SiteBuilder:
     """A build in a new builder, as each run of ``taskmon-site build`` makes."""
     builder = SiteBuilder(load_config(src, None, {**flags, "output": str(out)}, environ={}))

@@ -325,10 +325,12 @@ def neighbours(tasks: list[Task]) -> dict[str, tuple[Task | None, Task | None]]:
 
 
 def _own_key(page: Page) -> str:
-    """The page's bytes and the URLs its links resolved to, hashed once per page read
-    (the page is replaced when its file or a link target changes)."""
+    """The page's file (the page shows its path) and bytes and the URLs its links
+    resolved to, hashed once per page read (the page is replaced when its file or a
+    link target changes)."""
     if not page.own_key:
-        text = repr((page.digest, sorted(page.lookups.items()))).encode("utf-8")
+        text = repr((page.src_uri, page.digest,
+                     sorted(page.lookups.items()))).encode("utf-8")
         page.own_key = hashlib.blake2b(text, digest_size=16).hexdigest()
     return page.own_key
 

@@ -112,6 +112,68 @@ def test_rebuilds_after_edits_give_what_a_whole_build_gives(tmp_path, monkeypatc
     assert output_files(tmp_path / "out") == output_files(tmp_path / "fresh")
 
 
+INDEX_FILES = ("index.html", "tasks/index.html", "board.html", "assets/data.js",
+               "docs/index.html", "problems.html")
+
+
+@pytest.mark.parametrize("seed", [5, 6])
+def test_rebuilds_after_files_came_went_or_moved_give_what_a_whole_build_gives(
+        tmp_path, monkeypatch, seed):
+    # Files in two folders, so that a file moved keeps its name and may take another's
+    # URL; as many come as go at times, so the list keeps its length.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+    rng = random.Random(seed)
+    folders = ["ai/tasks/one", "ai/tasks/two"]
+    files = {f"{rng.choice(folders)}/task{n:02d}.md": task_text(rng, n) for n in range(24)}
+    src = write_tree(tmp_path / "src", files)
+    flags = {"output": str(tmp_path / "out"), "search": "false", "stale_days": "20"}
+    builder = SiteBuilder(load_config(src, None, flags, environ={}))
+    builder.build()
+    for step in range(24):
+        changed = set()
+        for _ in range(rng.choice([1, 2])):
+            name = rng.choice(sorted(files))
+            n = int(name[-5:-3])
+            action = rng.choice(["edit", "move", "swap", "swap"])
+            if action == "edit":
+                files[name] = task_text(rng, n)
+            else:  # moved to the other folder, or gone while another comes
+                (src / name).unlink()
+                changed.add(src / name)
+                text = files.pop(name)
+                if action == "swap":
+                    n, text = 24 + step, task_text(rng, 24 + step)
+                other = next(f for f in folders if not name.startswith(f))
+                name = f"{other}/task{n:02d}.md"
+                files[name] = text
+            (src / name).parent.mkdir(parents=True, exist_ok=True)
+            (src / name).write_text(files[name], encoding="utf-8")
+            changed.add(src / name)
+        builder.rebuild(changed)
+        if step % 6 == 5:
+            fresh = cli_build(src, tmp_path / f"fresh{step}", {"search": "false",
+                                                               "stale_days": "20"})
+            for url in INDEX_FILES:
+                assert ((tmp_path / "out" / url).read_bytes()
+                        == (fresh.output_dir / url).read_bytes()), f"step {step}: {url}"
+    got, want = output_files(tmp_path / "out"), output_files(tmp_path / "fresh23")
+    assert sorted(got) == sorted(want)
+    assert [u for u in got if got[u] != want[u]] == []
+
+
+def test_a_task_file_moved_to_another_folder_shows_its_new_path(build_site, tmp_path):
+    # Same bytes, same file name, so the same URL: the page still says where it is now.
+    builder = build_site({"ai/tasks/one/t.md": "---\ntask_id: t\n---\n"})
+    src, out = builder.config.source_dir, builder.output_dir
+    (src / "ai/tasks/two").mkdir()
+    (src / "ai/tasks/one/t.md").rename(src / "ai/tasks/two/t.md")
+    builder.rebuild({src / "ai/tasks/one/t.md", src / "ai/tasks/two/t.md"})
+    assert "ai/tasks/two/t.md" in (out / "tasks/t.html").read_text()
+    (src / "ai/tasks/two/t.md").rename(src / "ai/tasks/one/t.md")
+    cli_build(src, out, {"search": "false"})
+    assert "ai/tasks/two/t.md" not in (out / "tasks/t.html").read_text()
+
+
 def test_a_task_edited_to_turn_stale_sooner_turns_stale_in_a_later_rebuild(
         build_site, monkeypatch):
     # The stale horizon was a's; b, edited, now turns stale first.

@@ -67,6 +67,7 @@ def _size_section(result: SizeResult) -> str:
     ]
     lines += _figures_table(result)
     lines += ["", _ratios(result), ""]
+    lines += _floors(result)
     lines += _ours_notes(result)
     lines += _failures(result)
     lines += _all_runs(result)
@@ -119,6 +120,30 @@ def _ratios(result: SizeResult) -> str:
             parts.append(f"{name}: {ratio}")
         lines.append(f"{label} ÷ theirs, from this run: " + "; ".join(parts) + ".")
     return "\n\n".join(lines)
+
+
+def _floors(result: SizeResult) -> list[str]:
+    """What no change to our own code removes, from bench/floors.py."""
+    floors = result.floors
+    if not floors:
+        return []
+    if "error" in floors:
+        return [f"What lies outside our code (`bench/floors.py`): failed: {floors['error']}", ""]
+    md, start, cores = floors["markdown"], floors["startup"], floors["cores"]
+    least = (md["parse"] + md["render"]) / cores
+    hugo = _best(result.hugo)
+    against = f", against Hugo's whole cold build of {hugo.seconds:.2f} s" if hugo else ""
+    text = (f"What lies outside our own code (`bench/floors.py`, this run): markdown-it-py, "
+            f"configured as taskmon-site uses it, takes {md['parse']:.2f} s of CPU time "
+            f"to parse the bodies of these {md['files']:,} files and {md['render']:.2f} s "
+            f"to render them (Pygments included) in one process: at least {least:.2f} s "
+            f"on {cores} cores{against}. A rebuild as a whole process starts the "
+            f"interpreter and imports what a build imports ({start['imports'] * 1000:.0f} ms; "
+            f"the interpreter alone {start['python'] * 1000:.0f} ms)")
+    if floors.get("pagefind") is not None:
+        text += (f", and with search runs Pagefind on the changed page "
+                 f"({floors['pagefind'] * 1000:.0f} ms for one page indexed in Chinese)")
+    return [text + ".", ""]
 
 
 def _ours_notes(result: SizeResult) -> list[str]:

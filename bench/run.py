@@ -10,6 +10,7 @@ Every build is timed as a whole process. Trees, sites and logs go to bench/work/
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -58,6 +59,8 @@ class SizeResult:
     """Seconds of :func:`calibrate` before and after this size's builds."""
     preview: PreviewResult | None = None
     """Save → reload in the preview server, one task edited at a time."""
+    floors: dict | None = None
+    """What lies outside our own code (see bench/floors.py), or {"error": ...}."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -137,6 +140,9 @@ def bench_size(tasks: int, args: argparse.Namespace, taskmon: list[str] | None) 
     jobs = ours.cold_jobs() + hugo_jobs(result, hugo_site) + mkdocs_jobs(result, mkdocs_site)
     cold_rounds(jobs, result.repeat, args.timeout)
     ours.after_cold(args.timeout)
+    if taskmon is not None:
+        _log("   floors: markdown-it-py alone, start-up, Pagefind on one page")
+        result.floors = measure_floors(src, ours.out)
     if taskmon is not None and args.edits:
         _log(f"   taskmon-site serve: {args.edits} edits")
         env = dict(os.environ, XDG_CACHE_HOME=str(WORK / f"xdg-cache-{tasks}-serve"))
@@ -146,6 +152,17 @@ def bench_size(tasks: int, args: argparse.Namespace, taskmon: list[str] | None) 
     result.load = (load_before, os.getloadavg()[0])
     result.speed = (speed_before, calibrate())
     return result
+
+
+def measure_floors(src: Path, out: Path) -> dict:
+    """bench/floors.py's figures for *src* and its built site *out*, in a process of
+    this interpreter (which must import taskmon_site, as the one built with)."""
+    done = subprocess.run([sys.executable, str(BENCH / "floors.py"), str(src), str(out)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        lines = (done.stderr or done.stdout).strip().splitlines()
+        return {"error": lines[-1] if lines else f"exit code {done.returncode}"}
+    return json.loads(done.stdout)
 
 
 @dataclass

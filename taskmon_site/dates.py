@@ -80,11 +80,16 @@ def sort_key(value: date | datetime | None) -> float:
 
 
 def age_days(value: date | datetime | None, now: datetime) -> float | None:
-    """Days from *value* to *now* (an aware datetime)."""
+    """Days of elapsed time from *value* to *now* (an aware datetime); a *value*
+    without a time zone is in *now*'s.
+
+    Elapsed, not the wall clock's difference (what subtracting two datetimes of one
+    time zone gives): across a daylight saving change the two differ by an hour.
+    """
     if value is None:
         return None
     if not isinstance(value, datetime):
         value = datetime(value.year, value.month, value.day, tzinfo=now.tzinfo)
     elif value.tzinfo is None:
         value = value.replace(tzinfo=now.tzinfo)
-    return (now - value).total_seconds() / 86400
+    return (now.timestamp() - value.timestamp()) / 86400

@@ -14,6 +14,7 @@ from conftest import CORPUS, REPO, full_tasks, task_by_id
 from taskmon_site.build import SiteBuilder
 from taskmon_site.cli import main
 from taskmon_site.config import load_config
+from taskmon_site.site import is_stale
 
 CORPUS_TOML = REPO / "tests" / "fixtures" / "ai-ppdb.toml"
 SEED = "task_20250222_231952_90755fe4"
@@ -678,6 +679,33 @@ def test_a_task_turning_stale_between_two_rebuilds_of_one_builder_is_shown_stale
     builder.rebuild({other})
     assert badge in (builder.output_dir / "tasks/a.html").read_text()
     assert badge in (builder.output_dir / "tasks/index.html").read_text()
+
+
+@pytest.mark.parametrize("hour, stale", [(10, False), (11, True)])
+def test_a_task_turns_stale_after_its_days_of_elapsed_time_across_a_clock_change(
+        build_site, monkeypatch, hour, stale):
+    # Updated 2025-03-10 12:00 in Berlin (11:00 UTC); the clocks went forward on the
+    # 30th. 20 days later by the wall clock is 10:00 UTC, by elapsed time 11:00 UTC.
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1742900400")  # 2025-03-25T11:00:00Z
+    files = {f"ai/tasks/f{n:02d}.md": f"---\ntask_id: f{n:02d}\nstatus: completed\n---\n"
+             for n in range(20)}
+    builder = build_site({
+        **files, "ai/tasks/a.md": ("---\ntask_id: a\nstatus: pending\n"
+                                   "updated_at: '2025-03-10 12:00'\n---\n")},
+        {"timezone": "Europe/Berlin", "stale_days": "20"})
+    assert builder.site.horizon == 1743332400  # 2025-03-30T11:00:00Z
+    at = 1743332400 - 3600 + (hour - 10) * 3600 + 1800  # half past the hour, UTC
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(at))
+    other = builder.config.source_dir / "ai/tasks/f10.md"
+    other.write_text("---\ntask_id: f10\nstatus: completed\n---\n# Edited\n")
+    builder.rebuild({other})
+    task = next(t for t in builder.site.tasks if t.id == "a")
+    # As the rebuild kept it (its horizon) and as a whole build gives it.
+    assert task.stale is stale
+    assert is_stale(task, builder.config, builder.site.built_at) is stale
+    badge = '<span class="badge badge-warn">stale</span>' in (
+        builder.output_dir / "tasks/a.html").read_text()
+    assert badge is stale
 
 
 def test_pages_written_by_a_build_without_search_are_indexed_once_search_is_back(build_site):

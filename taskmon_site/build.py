@@ -234,7 +234,9 @@ class SiteBuilder:
             return report
 
         found = self._found_after(changed)
-        to_read = self._changed(found, check={self._src_uri(p) for p in changed})
+        # Also the files whose URL changed as files of the same name came or went.
+        moved = {u for u, f in found.items() if u in self._found and self._found[u].url != f.url}
+        to_read = self._changed(found, check={self._src_uri(p) for p in changed} | moved)
         report = self._update(found, to_read, started, full=False)
         report.changed = sorted(self._src_uri(p) for p in changed)
         return report
@@ -421,12 +423,16 @@ class SiteBuilder:
         if any(kind is not None and uri not in self._found for uri, kind in kinds.items()):
             return self._scan()  # a new file: URLs are given in order, so give them again
         found = dict(self._found)
+        removed = False
         for uri, kind in kinds.items():
             if kind is None:
-                found.pop(uri, None)
+                removed |= found.pop(uri, None) is not None
             elif uri in found:
                 st = (self.config.source_dir / uri).stat()
                 found[uri] = Found(kind, found[uri].url, st.st_mtime_ns, st.st_size)
+        if removed:  # the URL a file had may now go to another of the same name
+            urls = self._give_urls({u: f.kind for u, f in found.items()})
+            found = {u: Found(f.kind, urls[u], f.mtime_ns, f.size) for u, f in found.items()}
         return found
 
     def _is_folder_of_known(self, path: Path) -> bool:

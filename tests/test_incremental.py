@@ -3,6 +3,7 @@ are those a whole build of the same files gives."""
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -113,7 +114,7 @@ def test_rebuilds_after_edits_give_what_a_whole_build_gives(tmp_path, monkeypatc
 
 
 INDEX_FILES = ("index.html", "tasks/index.html", "board.html", "assets/data.js",
-               "docs/index.html", "problems.html")
+               "docs/index.html", "problems.html", "tasks.json")
 
 
 @pytest.mark.parametrize("seed", [5, 6])
@@ -134,8 +135,16 @@ def test_rebuilds_after_files_came_went_or_moved_give_what_a_whole_build_gives(
         for _ in range(rng.choice([1, 2])):
             name = rng.choice(sorted(files))
             n = int(name[-5:-3])
-            action = rng.choice(["edit", "move", "swap", "swap"])
+            action = rng.choice(["edit", "move", "swap", "swap", "remove", "add"])
             if action == "edit":
+                files[name] = task_text(rng, n)
+            elif action == "remove" and len(files) > 20:
+                del files[name]
+                (src / name).unlink()
+                changed.add(src / name)
+                continue
+            elif action in ("add", "remove"):  # one more, of a name another file has
+                name = f"{rng.choice(folders)}/task{n:02d}.md"
                 files[name] = task_text(rng, n)
             else:  # moved to the other folder, or gone while another comes
                 (src / name).unlink()
@@ -150,6 +159,7 @@ def test_rebuilds_after_files_came_went_or_moved_give_what_a_whole_build_gives(
             (src / name).write_text(files[name], encoding="utf-8")
             changed.add(src / name)
         builder.rebuild(changed)
+        builder.finish()
         if step % 6 == 5:
             fresh = cli_build(src, tmp_path / f"fresh{step}", {"search": "false",
                                                                "stale_days": "20"})
@@ -159,6 +169,37 @@ def test_rebuilds_after_files_came_went_or_moved_give_what_a_whole_build_gives(
     got, want = output_files(tmp_path / "out"), output_files(tmp_path / "fresh23")
     assert sorted(got) == sorted(want)
     assert [u for u in got if got[u] != want[u]] == []
+
+
+def test_a_file_gone_gives_its_url_to_the_next_file_of_its_name(build_site, tmp_path,
+                                                                monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+    builder = build_site({"ai/tasks/x.md": "---\ntask_id: t1\n---\n",
+                          "ai/tasks/z/x.md": "---\ntask_id: t2\n---\n"})
+    src, out = builder.config.source_dir, builder.output_dir
+    (src / "ai/tasks/x.md").unlink()
+    builder.rebuild({src / "ai/tasks/x.md"})
+    builder.finish()
+    assert [t.url for t in builder.site.tasks] == ["tasks/x.html"]
+    fresh = cli_build(src, tmp_path / "fresh", {"search": "false"}).output_dir
+    assert output_files(out) == output_files(fresh)
+
+
+def test_a_file_whose_url_a_new_file_took_has_its_new_url_everywhere(build_site, tmp_path,
+                                                                     monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+    # ai/tasks/a/x.md sorts first and takes x.html; x.md, not edited, becomes x-2.html.
+    builder = build_site({"ai/tasks/x.md": "---\ntask_id: t1\n---\n"})
+    src, out = builder.config.source_dir, builder.output_dir
+    (src / "ai/tasks/a").mkdir()
+    (src / "ai/tasks/a/x.md").write_text("---\ntask_id: t3\n---\n")
+    builder.rebuild({src / "ai/tasks/a/x.md"})
+    builder.finish()
+    entries = json.loads((out / "tasks.json").read_text())["tasks"]
+    assert {e["source"]: e["url"] for e in entries} == {"ai/tasks/a/x.md": "tasks/x.html",
+                                                        "ai/tasks/x.md": "tasks/x-2.html"}
+    fresh = cli_build(src, tmp_path / "fresh", {"search": "false"}).output_dir
+    assert output_files(out) == output_files(fresh)
 
 
 def test_a_task_file_moved_to_another_folder_shows_its_new_path(build_site, tmp_path):

@@ -220,6 +220,7 @@ class Reader:
         """
         taken: set[str] = set()
         line: dict[str, int | None] = {}
+        people = PEOPLE_FIELDS[self.config.fields_preset]
 
         def get(name: str) -> Any:
             present = [k for k in dict.fromkeys(self.config.field_keys(name)) if k in meta]
@@ -228,6 +229,11 @@ class Reader:
             used = present[0]
             taken.add(used)
             line[name] = lines.get(used)
+            if isinstance(meta[used], (list, dict)) and name not in (*_LIST_FIELDS, *people):
+                shape = "list" if isinstance(meta[used], list) else "mapping"
+                message = (f"{used!r} holds a {shape}, not one value: read as "
+                           f"{_scalar(meta[used])!r}")
+                task.problems.append(Problem(task.src_uri, message, lines.get(used)))
             for other in present[1:]:
                 if meta[other] != meta[used]:
                     message = f"{used!r} and {other!r} are both set; the value of {used!r} is used"
@@ -238,7 +244,6 @@ class Reader:
         task.id = _scalar(raw_id) or Path(task.src_uri).stem
         task.status_raw = _scalar(get("status"))
         task.status = self._canonical(task, "status", task.status_raw, line.get("status"))
-        people = PEOPLE_FIELDS[self.config.fields_preset]
         task.current_role_raw = _scalar(get("current_role"))
         task.current_role = self._canonical(task, "role", task.current_role_raw,
                                             line.get("current_role"), "current_role" in people)
@@ -303,7 +308,7 @@ def _as_list(value: Any) -> list[str]:
     if value is None or value == "":
         return []
     if isinstance(value, list):
-        return [str(v) for v in value]
+        return [str(v) for v in value if v != ""]  # a null item is no item
     return [v.strip() for v in str(value).split(",") if v.strip()]
 
 

@@ -92,8 +92,13 @@ def _decode_8bit(data: bytes, src_uri: str, encoding: str) -> tuple[str, str, li
             return data.decode("utf-8", errors="replace"), encoding, [problem]
 
 
+#: What YAML reads as null when not quoted: kept as "" (like an empty value), not text.
+_YAML_NULLS = frozenset({"~", "null", "Null", "NULL"})
+
+
 class _KeepAsWrittenLoader(_BaseLoader):  # type: ignore[misc, valid-type]
-    """Every scalar stays the string it was written as; duplicate keys are noted.
+    """Every scalar stays the string it was written as (a null stays ""); duplicate keys
+    are noted.
 
     Ids like ``0012`` and dates like ``2025-02-23`` must not become numbers or
     dates (the YAML 1.1 resolver would turn ``0012`` into 10).
@@ -102,6 +107,12 @@ class _KeepAsWrittenLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self.duplicates: list[tuple[str, int]] = []
+
+    def construct_scalar(self, node: yaml.ScalarNode) -> str:
+        value = super().construct_scalar(node)
+        if not node.style and value in _YAML_NULLS:  # plain: None, or "" from the C parser
+            return ""  # no value, as a key with nothing after it
+        return value
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[str] = set()

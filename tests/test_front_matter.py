@@ -158,3 +158,23 @@ def test_workflow_roles_that_are_not_known_are_still_problems(build_site):
     text = "---\ntask_id: w\ncurrent_role: '@alice'\n---\n"
     task = build_site({"ai/tasks/w.md": text}).site.tasks[0]
     assert [str(p) for p in task.problems] == ["ai/tasks/w.md:3: unknown role '@alice'"]
+
+
+def test_a_yaml_null_is_no_value(build_site):
+    text = ("---\ntask_id: ~\nstatus: null\ncurrent_role: '~'\nlabels: [~, ui]\n---\n"
+            "# Nothing set\n")
+    [task] = full_tasks(build_site({"ai/tasks/n.md": text}))
+    assert (task.id, task.status, task.status_raw) == ("n", None, "")  # id from the file
+    assert [str(p) for p in task.problems] == ["ai/tasks/n.md:4: unknown role '~'"]
+    assert task.labels == ["ui"]
+
+
+def test_a_list_or_mapping_for_a_single_field_is_a_problem(build_site):
+    text = "---\ntask_id: [1, 2]\nstatus: {a: 1}\nlabels: [x, y]\n---\n"
+    [task] = full_tasks(build_site({"ai/tasks/l.md": text}))
+    assert task.id == "1, 2"
+    assert [str(p) for p in task.problems] == [
+        "ai/tasks/l.md:2: 'task_id' holds a list, not one value: read as '1, 2'",
+        "ai/tasks/l.md:3: 'status' holds a mapping, not one value: read as \"{'a': '1'}\"",
+        "ai/tasks/l.md:3: unknown status \"{'a': '1'}\""]
+    assert task.labels == ["x", "y"]

@@ -148,8 +148,9 @@ class SiteBuilder:
         #: URLs of pages written or removed since the search index was updated
         #: ("*": all of them).
         self.search_pending: set[str] = {"*"}
-        #: Files the globs select that lead outside the source folder: never read.
-        self._outside: set[str] = set()
+        #: Files the globs select that are not read (links outside the source folder or
+        #: to nothing) → why, as of the last scan.
+        self._unread: dict[str, str] = {}
         #: The file each symbolic link the globs select leads to → those links' src_uris.
         self._links: dict[str, set[str]] = {}
         #: The kind and URL of each source as this builder last saved them in the state.
@@ -325,7 +326,7 @@ class SiteBuilder:
 
     def _scan(self) -> dict[str, Found]:
         """Every source file the globs select, by src_uri, in URL-giving order."""
-        self._links = {}
+        self._links, self._unread = {}, {}
         tasks = self._glob(self.config.tasks)
         docs = self._glob(self.config.docs)
         kinds = {u: "task" for u in sorted(tasks)}
@@ -367,17 +368,21 @@ class SiteBuilder:
                     rel = rel.replace(os.sep, "/")
                 if self._excluded(text, rel):
                     continue
+                link = False
                 try:
                     st = os.lstat(text)
                     link = stat.S_ISLNK(st.st_mode)
                     if link:
                         st = os.stat(text)
                 except OSError:
+                    if link:
+                        self._unread[rel] = "leads nowhere (a symbolic link): not read"
                     continue
                 if not stat.S_ISREG(st.st_mode):
                     continue
                 if not inside(text, link):
-                    self._outside.add(rel)
+                    self._unread[rel] = ("leads outside the source folder (a symbolic link): "
+                                         "not read")
                     continue
                 if link:
                     self._links.setdefault(os.path.realpath(text), set()).add(rel)
@@ -386,8 +391,7 @@ class SiteBuilder:
 
     def _scan_problems(self, found: dict[str, Found]) -> list[Problem]:
         """What the file list says about the settings: links out, globs finding nothing."""
-        problems = [Problem(uri, "leads outside the source folder (a symbolic link): not read")
-                    for uri in sorted(self._outside)]
+        problems = [Problem(uri, why) for uri, why in sorted(self._unread.items())]
         where = self._config_name()
         kinds = {f.kind for f in found.values()}
         # The default doc globs may well find nothing; task globs are there to find tasks.
@@ -420,8 +424,10 @@ class SiteBuilder:
                               self._is_folder_of_known(p)) for p in changed):
             return self._scan()
         kinds = {self._src_uri(p): self._kind(p) if p.is_file() else None for p in changed}
-        if any(kind is not None and uri not in self._found for uri, kind in kinds.items()):
-            return self._scan()  # a new file: URLs are given in order, so give them again
+        if any(kind is not None and uri not in self._found or uri in self._unread
+               for uri, kind in kinds.items()):
+            # A new file: URLs are given in order, so give them again; or one not read.
+            return self._scan()
         found = dict(self._found)
         removed = False
         for uri, kind in kinds.items():
@@ -542,7 +548,7 @@ class SiteBuilder:
         now = build_time()
         if (info.get("theme_key") != self.renderer.theme_key or info.get("search") !=
                 self.config.search or not _stored_in_time(info, now) or
-                (epoch and info.get("built_at") != now)):
+                (epoch and info.get("built_at") != now) or info.get("unread") != self._unread):
             return False
         if self.config.search and (self._search_missing() or self.state.info("search_pending")):
             return False
@@ -870,7 +876,7 @@ class SiteBuilder:
         info = {"theme_key": self.renderer.theme_key, "search": self.config.search,
                 "built_at": built_at, "tasks": len(site.tasks), "docs": len(site.docs),
                 "horizon": site.horizon, "nav_key": self._nav_key,
-                "problems": site.problems}
+                "problems": site.problems, "unread": self._unread}
         more = {"site": info, "search_pending": self.search_pending}
         if came_or_went or self._saved_urls is None:  # files keep their URLs otherwise
             urls = {u: (f.kind, f.url) for u, f in self._found.items()}

@@ -504,6 +504,33 @@ def test_a_symbolic_link_out_of_the_repository_is_not_read(build_site, tmp_path)
         "ai/tasks/passwd.md: leads outside the source folder (a symbolic link): not read"]
 
 
+def test_a_symbolic_link_to_nothing_is_a_problem_until_it_is_gone(build_site, tmp_path):
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# A\n"})
+    src = builder.config.source_dir
+    (src / "ai/tasks/gone.md").symlink_to(tmp_path / "nowhere.md")
+    (src / "ai/tasks/out.md").symlink_to(tmp_path / "src-outside.md")
+    (tmp_path / "src-outside.md").write_text("# Out\n")
+    builder.rebuild({src / "ai/tasks/gone.md", src / "ai/tasks/out.md"})
+    assert [str(p) for p in builder.site.problems] == [
+        "ai/tasks/gone.md: leads nowhere (a symbolic link): not read",
+        "ai/tasks/out.md: leads outside the source folder (a symbolic link): not read"]
+    (src / "ai/tasks/gone.md").unlink()
+    (src / "ai/tasks/out.md").unlink()
+    builder.rebuild({src / "ai/tasks/gone.md", src / "ai/tasks/out.md"})
+    assert builder.site.problems == []
+
+
+def test_a_build_after_a_link_to_nothing_appeared_is_not_up_to_date(build_site, tmp_path):
+    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n# A\n"})
+    src = builder.config.source_dir
+    (src / "ai/tasks/gone.md").symlink_to(tmp_path / "nowhere.md")
+    again = SiteBuilder(builder.config)
+    report = again.build()
+    assert not report.up_to_date
+    assert "ai/tasks/gone.md" in (builder.output_dir / "problems.html").read_text()
+    assert SiteBuilder(builder.config).build().up_to_date
+
+
 def test_dot_files_and_dot_folders_are_not_read(build_site):
     task = "---\ntask_id: {}\n---\n# T\n"
     builder = build_site({"ai/tasks/a.md": task.format("a"),

@@ -635,14 +635,14 @@ class SiteBuilder:
         self._nav_key = nav_key
         for task, (prev_task, next_task) in tasks:
             key = self._memo(("task", task.src_uri), (task, prev_task, next_task), task.stale,
-                            lambda: self.renderer.task_key(task, prev_task, next_task))
+                             lambda: self.renderer.task_key(task, prev_task, next_task))
             if self._out_of_date(task.url, key, exists):
                 wants = self._fragments_stale(task)
                 jobs.append(RenderJob(task, key, self._old_digest(task.url), prev_task,
                                       next_task, fragments=wants))
         for doc in docs:
             key = self._memo(("doc", doc.src_uri), (doc, *doc.referenced_by), nav_key,
-                            lambda: self.renderer.doc_key(doc, nav_key))
+                             lambda: self.renderer.doc_key(doc, nav_key))
             if self._out_of_date(doc.url, key, exists):
                 jobs.append(RenderJob(doc, key, self._old_digest(doc.url), nav=nav))
         return jobs
@@ -700,7 +700,7 @@ class SiteBuilder:
         if fragments is None:
             return True
         key = self._memo(("fragments", task.src_uri), (task,), task.stale,
-                        lambda: self.renderer.fragment_key(task))
+                         lambda: self.renderer.fragment_key(task))
         return fragments.key != key
 
     def _refresh_fragments(self, tasks: list[Task]) -> None:

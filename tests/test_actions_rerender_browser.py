@@ -7,7 +7,6 @@ others in later. The preview's actions must work on those as on the first.
 
 from __future__ import annotations
 
-import pytest
 from playwright.sync_api import expect
 from test_actions_browser import browser, page, site, status_in, task  # noqa: F401
 from test_serve import poll

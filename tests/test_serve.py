@@ -38,7 +38,6 @@ from taskmon_site.serve import (
     preview_site,
     run_serve,
 )
-from taskmon_site.urls import doc_url
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -17,6 +17,7 @@ import gc
 import json
 import logging
 import os
+import shutil
 import stat
 import tempfile
 import time
@@ -304,6 +305,8 @@ class SiteBuilder:
         self.search_pending.update(written, gone)
         if self.config.search and full:
             self.update_search(save=False)
+        elif full:
+            self._remove_search_index()
 
         saved = self._save_state(read, rendered, removed, gone, built_at, bool(came_or_went))
         self._write_mark(self.state.mark if saved else "")
@@ -846,6 +849,15 @@ class SiteBuilder:
                 log.warning("Could not write %s: %s", self.output_dir / OUTPUT_MARK, exc)
                 mark = ""
             self._mark = mark
+
+    def _remove_search_index(self) -> None:
+        """Delete the search index an earlier build with search wrote: it would show
+        pages as they were then (the search box falls back to titles without one)."""
+        root = self.output_dir / SEARCH_DIR
+        if (root / BUNDLES_FILE).is_file():
+            shutil.rmtree(root, ignore_errors=True)
+            self.search_pending = {"*"}
+            log.info("Removed the search index of an earlier build (search is off)")
 
     def _search_missing(self) -> bool:
         return not (self.output_dir / SEARCH_DIR / BUNDLES_FILE).is_file()

@@ -137,13 +137,23 @@ def _floors(result: SizeResult) -> list[str]:
             f"configured as taskmon-site uses it, takes {md['parse']:.2f} s of CPU time "
             f"to parse the bodies of these {md['files']:,} files and {md['render']:.2f} s "
             f"to render them (Pygments included) in one process: at least {least:.2f} s "
-            f"on {cores} cores{against}. A rebuild as a whole process starts the "
+            f"on {cores} cores{against}.{_pagefind_site(floors.get('pagefind_site'))}"
+            f" A rebuild as a whole process starts the "
             f"interpreter and imports what a build imports ({start['imports'] * 1000:.0f} ms; "
             f"the interpreter alone {start['python'] * 1000:.0f} ms)")
     if floors.get("pagefind") is not None:
         text += (f", and with search runs Pagefind on the changed page "
                  f"({floors['pagefind'] * 1000:.0f} ms for one page indexed in Chinese)")
     return [text + ".", ""]
+
+
+def _pagefind_site(figures: dict | None) -> str:
+    """Pagefind indexing every page at once (a sentence), or "" when not measured."""
+    if not figures:
+        return ""
+    return (f" With search, Pagefind alone, indexing the {figures['pages']:,} task and "
+            f"doc pages in one process, takes {figures['wall']:.2f} s "
+            f"({figures['cpu']:.2f} s of CPU time).")
 
 
 def _ours_notes(result: SizeResult) -> list[str]:

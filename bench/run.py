@@ -141,7 +141,8 @@ def bench_size(tasks: int, args: argparse.Namespace, taskmon: list[str] | None) 
     cold_rounds(jobs, result.repeat, args.timeout)
     ours.after_cold(args.timeout)
     if taskmon is not None:
-        _log("   floors: markdown-it-py alone, start-up, Pagefind on one page")
+        _log("   floors: markdown-it-py alone, Pagefind on every page, start-up, "
+             "Pagefind on one page")
         result.floors = measure_floors(src, ours.out)
     if taskmon is not None and args.edits:
         _log(f"   taskmon-site serve: {args.edits} edits")

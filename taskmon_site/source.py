@@ -117,8 +117,10 @@ class _KeepAsWrittenLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[str] = set()
         for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode):
+                continue  # a list or mapping as key: construct_mapping's error names it
             key = key_node.value
-            if isinstance(key, str) and key in seen:
+            if key in seen:
                 self.duplicates.append((key, key_node.start_mark.line))
             seen.add(key)
         return super().construct_mapping(node, deep=True)

@@ -223,6 +223,17 @@ def shown_fields(tf: te.TaskFile, config: Config) -> Shown:
     }
 
 
+def check_front_matter(tf: te.TaskFile) -> None:
+    """Refuse to change a file whose front matter cannot be read: what its fields say,
+    and so what a change of one means, is not known."""
+    name = Path(tf.path).name
+    parsed = split_front_matter(decode(tf.to_bytes(), name).text, name)
+    error = next((p for p in parsed.problems if p.level == "error"), None)
+    if error is not None:
+        where = f"line {error.line}: " if error.line else ""
+        raise te.EditError(tf.path, f"{where}{error.message}; fix it by hand first")
+
+
 def check_shown(tf: te.TaskFile, config: Config, shown: Shown) -> None:
     """Refuse to change a file whose status, roles or stamp differ from what a page showed."""
     now = shown_fields(tf, config)
@@ -262,6 +273,7 @@ def change_tasks(
     for task in tasks:
         try:
             original = _read_task_file(task, catalog.spellings)
+            check_front_matter(original)
             if task.src_uri in expected:
                 check_shown(original, catalog.config, expected[task.src_uri])
             edited = edit(original)

@@ -178,3 +178,14 @@ def test_a_list_or_mapping_for_a_single_field_is_a_problem(build_site):
         "ai/tasks/l.md:3: 'status' holds a mapping, not one value: read as \"{'a': '1'}\"",
         "ai/tasks/l.md:3: unknown status \"{'a': '1'}\""]
     assert task.labels == ["x", "y"]
+
+
+def test_a_list_or_mapping_as_a_key_is_a_problem_and_the_build_goes_on(build_site):
+    good = "---\ntask_id: good\nstatus: pending\n---\n# Good\n"
+    bad = "---\ntask_id: k\n? [a, b]\n: c\n{x: 1}: d\n---\n# K\n"
+    builder = build_site({"ai/tasks/k.md": bad, "ai/tasks/good.md": good})
+    [problem] = builder.full_page("ai/tasks/k.md").problems
+    assert (problem.line, problem.level) == (3, "error")
+    assert str(problem) == ("ai/tasks/k.md:3: front matter is not valid YAML: found unhashable "
+                            "key (while constructing a mapping that starts on line 2)")
+    assert [t.id for t in builder.site.tasks] == ["good", "k"]

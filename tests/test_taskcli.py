@@ -270,6 +270,20 @@ def test_one_refused_transition_writes_nothing_and_lists_the_allowed_ones(repo, 
     assert snapshot(repo) == before
 
 
+def test_a_file_whose_front_matter_cannot_be_read_is_not_changed(repo, capsys):
+    broken = EN.replace("status: in_progress\n", "status: in_progress\n? [a, b]\n: c\n")
+    (repo / "ai/tasks/task_en.md").write_text(broken, "utf-8")
+    before = snapshot(repo)
+    for command in (["status", "task_en", "review"], ["handoff", "task_en"],
+                    ["comment", "task_en", "hello"]):
+        assert run(repo, *command) == 2
+        assert capsys.readouterr().err == (
+            "ERROR: task_en (ai/tasks/task_en.md): line 6: front matter is not valid YAML: "
+            "found unhashable key (while constructing a mapping that starts on line 2); "
+            "fix it by hand first\nERROR: Nothing was changed\n")
+    assert snapshot(repo) == before
+
+
 def test_one_unknown_id_writes_nothing(repo, capsys):
     before = snapshot(repo)
     assert run(repo, "status", "task_en", "task_x", "task_y", "review") == 2

@@ -14,20 +14,23 @@ from zoneinfo import ZoneInfo
 # Matched against stripped text: one optional run of spaces keeps matching linear.
 _DATE_TIME = re.compile(
     r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
-    r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?"
+    r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
     r"(?:\s*(Z|[+-]\d{2}:?\d{2}))?"
 )
 _CJK_DATE_TIME = re.compile(
     r"(\d{4})年(\d{1,2})月(\d{1,2})日"
     r"(?:\s*(\d{1,2})[:：](\d{2})(?:[:：](\d{2}))?)?"
 )
+#: Either form, found inside other text (a work-log heading: ``研究员 (2025-02-23 23:51)``).
+WRITTEN_DATE = re.compile(f"{_DATE_TIME.pattern}|{_CJK_DATE_TIME.pattern}")
 
 
 def parse_when(raw: str, tz: str = "") -> date | datetime | None:
     """A date (date-only input) or datetime; None when it is not a date.
 
     Besides ``2025-02-24 13:00`` (``/`` or ``.`` also separate the date, ``T``
-    the time, an offset may follow), ``2025年2月24日 13:00`` is read.
+    the time, an offset may follow; digits of a second beyond the microsecond are
+    dropped), ``2025年2月24日 13:00`` is read.
     A datetime without an offset gets the site's time zone *tz* when one is set.
     """
     text = (raw or "").strip()
@@ -43,22 +46,27 @@ def parse_when(raw: str, tz: str = "") -> date | datetime | None:
     try:
         if hour is None:
             return date(int(year), int(month), int(day))
-        micro = int((frac or "0").ljust(6, "0"))
+        micro = int((frac or "0")[:6].ljust(6, "0"))
         value = datetime(int(year), int(month), int(day), int(hour), int(minute),
                          int(second or 0), micro)
     except ValueError:
         return None
     if offset:
-        return value.replace(tzinfo=_offset(offset))
+        zone = _offset(offset)
+        return value.replace(tzinfo=zone) if zone else None
     return value.replace(tzinfo=ZoneInfo(tz)) if tz else value
 
 
-def _offset(text: str) -> timezone:
+def _offset(text: str) -> timezone | None:
+    """The zone of ``Z``, ``+08:00`` or ``-0530``; None past 23:59 or 59 minutes."""
     if text == "Z":
         return timezone.utc
     digits = text[1:].replace(":", "")
-    minutes = int(digits[:2]) * 60 + int(digits[2:])
-    return timezone(timedelta(minutes=-minutes if text[0] == "-" else minutes))
+    hours, minutes = int(digits[:2]), int(digits[2:])
+    if hours > 23 or minutes > 59:
+        return None
+    total = hours * 60 + minutes
+    return timezone(timedelta(minutes=-total if text[0] == "-" else total))
 
 
 def iso(value: date | datetime | None) -> str | None:

@@ -18,7 +18,7 @@ from markdown_it.token import Token
 
 from taskmon_site import vocab
 from taskmon_site.config import Config
-from taskmon_site.dates import parse_when
+from taskmon_site.dates import WRITTEN_DATE, parse_when
 from taskmon_site.fields import PEOPLE_FIELDS
 from taskmon_site.markdown import (RESOLVER, UNRESOLVED, Heading, Markdown, headings,
                                    inline_text)
@@ -44,11 +44,6 @@ SECTION_KINDS: dict[str, str] = {
     "评论": "comments", "comments": "comments",
 }
 
-#: A date with an optional time, as a work-log heading writes it.
-_WHEN = re.compile(
-    r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}(?:[ T]\d{1,2}:\d{2}(?::\d{2})?)?"
-    r"|\d{4}年\d{1,2}月\d{1,2}日(?: ?\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?"
-)
 #: Where the role ends in a heading that starts with its date ("2025-02-25 研究员: …").
 _ROLE_END = re.compile(r"[:：,，|]| [-–—] ")
 _CHECK_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[([ xX])\]")
@@ -493,7 +488,7 @@ def _entry_heading(text: str, roles: dict[str, str]) -> tuple[str, str, str] | N
     ``date role`` (also ``(date) role``), and a bare date. After a leading date,
     words that are not a role (*roles* adds spellings) are text, not a role.
     """
-    found = _WHEN.search(text)
+    found = WRITTEN_DATE.search(text)
     if found is None:
         return None
     before, after = text[: found.start()].rstrip(), text[found.end():].lstrip()

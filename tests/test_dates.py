@@ -19,6 +19,10 @@ from taskmon_site.dates import parse_when
     ("2025年2月24日", date(2025, 2, 24)),
     ("2025年2月24日 13:00", datetime(2025, 2, 24, 13, 0)),
     ("2025年12月1日13：05：09", datetime(2025, 12, 1, 13, 5, 9)),
+    ("2025-02-24 10:00:00.123456789", datetime(2025, 2, 24, 10, 0, 0, 123456)),
+    ("2025-02-24T10:00-0530", datetime(2025, 2, 24, 10, tzinfo=timezone(-timedelta(hours=5.5)))),
+    ("2025-02-24T10:00:00+24:00", None), ("2025-02-24T10:00:00+99:99", None),
+    ("2025-02-24T10:00:00+08:60", None),
     ("2025-13-45", None), ("2025年2月30日", None), ("2025-02-24 x", None), ("", None),
     # Two runs of optional spaces in a row once made this take minutes.
     ("2025-02-24" + " " * 200_000 + "x", None),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from conftest import full_tasks
@@ -90,6 +91,24 @@ def test_common_entry_heading_variants(build_site):
         (None, "", "2025-02-28", "2025-02-28", ""),
     ]
     assert task.problems == []
+
+
+def test_entry_headings_with_a_time_zone_offset_or_fractions_of_a_second(build_site):
+    body = ("# Work log\n\n## researcher (2025-02-23 23:51:07+08:00)\n"
+            "## planner (2025-02-23T23:51:07Z)\n## executor (2025-02-23 23:51 +08:00)\n"
+            "## debugger (2025-02-23 23:51:07.123456789)\n## manager (2025-02-23 23:51+24:00)\n")
+    task = read(build_site, body)
+    assert [(e.role, e.when_raw, e.when) for e in task.worklog] == [
+        ("researcher", "2025-02-23 23:51:07+08:00",
+         datetime(2025, 2, 23, 23, 51, 7, tzinfo=timezone(timedelta(hours=8)))),
+        ("planner", "2025-02-23T23:51:07Z",
+         datetime(2025, 2, 23, 23, 51, 7, tzinfo=timezone.utc)),
+        ("executor", "2025-02-23 23:51 +08:00",
+         datetime(2025, 2, 23, 23, 51, tzinfo=timezone(timedelta(hours=8)))),
+        ("debugger", "2025-02-23 23:51:07.123456789", datetime(2025, 2, 23, 23, 51, 7, 123456)),
+        ("manager", "2025-02-23 23:51+24:00", None)]
+    assert [str(p) for p in task.problems] == [
+        "ai/tasks/w.md:10: work-log date '2025-02-23 23:51+24:00' is not a date"]
 
 
 def test_variants_outside_the_work_log_need_a_known_role(build_site):

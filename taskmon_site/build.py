@@ -54,6 +54,8 @@ MANIFEST = ".taskmon-manifest.json"
 #: build (another cache, or none) writing there makes this builder's state about
 #: another folder, so it checks every page again.
 OUTPUT_MARK = ".taskmon-state"
+#: Names of files a build never writes: in the output folder, they are the user's.
+MARKDOWN_SUFFIXES = (".md", ".markdown")
 #: Below this many pages to read or render, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 200
 
@@ -152,6 +154,8 @@ class SiteBuilder:
         #: Files the globs select that are not read (links outside the source folder or
         #: to nothing) → why, as of the last scan.
         self._unread: dict[str, str] = {}
+        #: Markdown files the globs select inside the output folder, as of the last scan.
+        self._held: list[str] = []
         #: The file each symbolic link the globs select leads to → those links' src_uris.
         self._links: dict[str, set[str]] = {}
         #: The kind and URL of each source as this builder last saved them in the state.
@@ -196,6 +200,7 @@ class SiteBuilder:
 
         # Discover: every task and doc with its page URL and stat, before reading any.
         found = self._scan()
+        self._refuse_held_sources()
         log.debug("Found %d source files", len(found))
 
         # Nothing changed since the last build (of an earlier run): done.
@@ -329,7 +334,7 @@ class SiteBuilder:
 
     def _scan(self) -> dict[str, Found]:
         """Every source file the globs select, by src_uri, in URL-giving order."""
-        self._links, self._unread = {}, {}
+        self._links, self._unread, self._held = {}, {}, []
         tasks = self._glob(self.config.tasks)
         docs = self._glob(self.config.docs)
         kinds = {u: "task" for u in sorted(tasks)}
@@ -369,7 +374,11 @@ class SiteBuilder:
                     source).as_posix()
                 if os.sep != "/":
                     rel = rel.replace(os.sep, "/")
-                if self._excluded(text, rel):
+                if _hidden(rel):
+                    continue
+                if self._in_output(text):
+                    if rel.lower().endswith(MARKDOWN_SUFFIXES):
+                        self._held.append(rel)
                     continue
                 link = False
                 try:
@@ -464,10 +473,28 @@ class SiteBuilder:
 
     def _excluded(self, path: str, rel: str) -> bool:
         """In a dot-folder, a dot-file, or the output folder?"""
-        if rel.startswith(".") or "/." in rel:
-            return True
+        return _hidden(rel) or self._in_output(path)
+
+    def _in_output(self, path: str) -> bool:
         out = str(self.output_dir)
         return path == out or path.startswith(out + os.sep)
+
+    def _refuse_held_sources(self) -> None:
+        """Raise BuildError when the output folder holds Markdown files the globs select:
+        the user's files (a build writes none), which would not be read, with pages
+        written among them."""
+        if not self._held:
+            return
+        held = sorted(set(self._held))
+        try:
+            where = self.output_dir.relative_to(self.config.source_dir).as_posix() + "/"
+        except ValueError:
+            where = str(self.output_dir)
+        named = ", ".join(held[:3]) + (", …" if len(held) > 3 else "")
+        raise BuildError(f"the output folder {where} holds {len(held)} Markdown file"
+                         f"{'s' if len(held) > 1 else ''} the globs select ({named}): they "
+                         "would not be read, and pages would be written among them; "
+                         "choose an output folder of its own")
 
     def _apply_discovery(self, found: dict[str, Found], removed: set[str]) -> None:
         """Take the new file list: URL map, shells for new files, nothing of gone ones."""
@@ -989,6 +1016,11 @@ class SiteBuilder:
         if rel_text in self._found:
             return True
         return any(glob_match(rel_text, p) for p in self.config.tasks + self.config.docs)
+
+
+def _hidden(rel: str) -> bool:
+    """Is the source-relative path a dot-file or in a dot-folder?"""
+    return rel.startswith(".") or "/." in rel
 
 
 @contextlib.contextmanager

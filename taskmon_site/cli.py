@@ -140,7 +140,7 @@ def run_build(config: Config) -> int:
     from taskmon_site.build import BuildError, SiteBuilder, one_build_at_a_time
 
     try:
-        prepare_output_dir(config.output_dir)
+        prepare_output_dir(config.output_dir, config.source_dir)
     except ConfigError as exc:
         log.error("%s", exc)
         return 2

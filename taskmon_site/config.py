@@ -305,8 +305,15 @@ def _problem_line(config_file: Path, problem: str, overridden: set[str]) -> int 
     return None
 
 
-def prepare_output_dir(path: Path) -> None:
-    """Create the output folder, or raise a ConfigError saying why it cannot be used."""
+def prepare_output_dir(path: Path, source_dir: Path) -> None:
+    """Create the output folder, or raise a ConfigError saying why it cannot be used:
+    also when it is the source folder or holds it (pages would be written among the
+    files, and none of them read)."""
+    if source_dir.resolve().is_relative_to(path.resolve()):
+        what = "is the source folder" if source_dir.resolve() == path.resolve() else (
+            f"holds the source folder {source_dir}")
+        raise ConfigError([(f"output: {path} {what}: the site would be written among its "
+                            "files and none of them read; choose a folder of its own")])
     if path.exists() and not path.is_dir():
         raise ConfigError([f"output: not a folder: {path}"])
     try:

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import CORPUS, REPO, full_tasks, task_by_id
-from taskmon_site.build import SiteBuilder
+from conftest import CORPUS, REPO, full_tasks, task_by_id, write_tree
+from taskmon_site.build import BuildError, SiteBuilder
 from taskmon_site.cli import main
 from taskmon_site.config import load_config
 from taskmon_site.site import is_stale
@@ -543,11 +543,17 @@ def test_dot_files_and_dot_folders_are_not_read(build_site):
     assert [d.src_uri for d in builder.site.docs] == ["docs/d.md", "docs/sub/f.md"]
 
 
-def test_files_in_the_output_folder_are_not_read(build_site, tmp_path):
-    builder = build_site({"ai/tasks/a.md": "---\ntask_id: a\n---\n", "docs/d.md": "# D\n",
-                          "docs/site/old.md": "# Old\n"},
-                         {"docs": ["docs/**/*.md"], "output": str(tmp_path / "src/docs/site")})
-    assert [d.src_uri for d in builder.site.docs] == ["docs/d.md"]
+def test_markdown_files_in_the_output_folder_stop_the_build(tmp_path):
+    src = write_tree(tmp_path / "src", {"ai/tasks/a.md": "---\ntask_id: a\n---\n",
+                                        "docs/d.md": "# D\n", "docs/site/old.md": "# Old\n",
+                                        "docs/site/.hidden/x.md": "# Dot\n"})
+    config = load_config(src, None, {"docs": ["docs/**/*.md"], "search": "false",
+                                     "output": str(src / "docs/site")}, environ={})
+    builder = SiteBuilder(config)
+    with pytest.raises(BuildError, match=r"^the output folder docs/site/ holds 1 Markdown "
+                                         r"file the globs select \(docs/site/old.md\)"):
+        builder.build()
+    assert sorted(p.name for p in (src / "docs/site").iterdir()) == [".hidden", "old.md"]
 
 
 def test_task_globs_that_find_nothing_are_a_problem(build_site):

@@ -29,6 +29,41 @@ def test_output_that_is_a_file(src, tmp_path, capsys):
     assert (tmp_path / "file").read_text() == "x"
 
 
+def _files(root) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_output_that_is_or_holds_the_source_folder(src, tmp_path, capsys):
+    (src / "index.html").write_text("mine")
+    (src / "tasks").mkdir()
+    (src / "tasks" / "index.html").write_text("mine too")
+    before = _files(tmp_path)
+    assert run(capsys, str(src), "-o", str(src)) == (
+        2, (f"ERROR: invalid configuration:\n  - output: {src} is the source folder: the site "
+            "would be written among its files and none of them read; choose a folder of "
+            "its own\n"))
+    assert run(capsys, str(src), "-o", str(tmp_path)) == (
+        2, (f"ERROR: invalid configuration:\n  - output: {tmp_path} holds the source folder "
+            f"{src}: the site would be written among its files and none of them read; "
+            "choose a folder of its own\n"))
+    assert _files(tmp_path) == before
+
+
+def test_output_that_holds_files_the_globs_select(src, capsys):
+    for name in ("b", "c", "d"):
+        (src / "ai" / "tasks" / f"{name}.md").write_text(f"---\ntask_id: {name}\n---\n")
+    (src / "ai" / "index.html").write_text("mine")
+    before = _files(src)
+    assert run(capsys, str(src), "-o", str(src / "ai")) == (
+        1, ("ERROR: the output folder ai/ holds 4 Markdown files the globs select "
+            "(ai/tasks/a.md, ai/tasks/b.md, ai/tasks/c.md, …): they would not be read, and "
+            "pages would be written among them; choose an output folder of its own\n"))
+    assert _files(src) == before
+    # A folder of its own inside the task folder holds no Markdown: it is only a warning.
+    code, err = run(capsys, str(src), "-o", str(src / "ai" / "tasks" / "site"))
+    assert code == 0 and "files in it are not read" in err
+
+
 def test_output_inside_a_file(src, tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     out = tmp_path / "file" / "site"

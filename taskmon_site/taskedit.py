@@ -136,6 +136,9 @@ _CLOSE_RE = re.compile(r"(?:-{3,}|\.\.\.)[ \t]*")
 _TOML_RE = re.compile(r"\+{3}[ \t]*")
 _HEADING_RE = re.compile(r" {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*")
 _FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})")
+#: The start of a line that makes a heading: ``#`` … ``######`` (ATX), or a line of
+#: ``=`` or ``-`` alone (it underlines the line before it: a setext heading).
+_HEADING_MARK = re.compile(r"^( {0,3})(#{1,6}(?=[ \t]|$)|[=-]+[ \t]*$)")
 _TASK_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
 _DATE_RE = re.compile(
     r"(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})"
@@ -778,8 +781,11 @@ def _comment_entry(tf: TaskFile, text: str, author: str | None, now: datetime) -
     stamp = f"**{now.strftime(COMMENT_DATE_FORMAT)}**"
     first, *more = body.split("\n")
     head = f"- {stamp} {author}: {first}" if author else f"- {stamp} {first}"
-    # Continuation lines are indented so they stay inside the list item.
-    entry = [head, *(f"  {line}" if line.strip() else "" for line in more)]
+    # Continuation lines are indented so they stay inside the list item, and a line
+    # that would make a heading is escaped: it would end the section (and could read
+    # as a work-log entry), and the next comment would go before it.
+    entry = [head, *("  " + _HEADING_MARK.sub(r"\1\\\2", line) if line.strip() else ""
+                     for line in more)]
     try:
         "".join(entry).encode(tf.encoding)
     except UnicodeEncodeError as exc:

@@ -441,6 +441,17 @@ def test_comment_entry_is_separated_from_a_following_heading():
     )
 
 
+def test_lines_of_a_comment_that_would_make_a_heading_are_escaped():
+    text = "---\nstatus: pending\n---\n## Description\nx\n"
+    comment = "first\n# Notes\nmore\n=====\n  ## 研究员 (2025-02-24 10:00)\n#tag\n    # code\n---"
+    tf = te.add_comment(te.parse_task_bytes(text.encode()), comment, "A", now=NOW)
+    tf = te.add_comment(tf, "second", "B", now=NOW)
+    assert edited_text(tf).split("---\n", 2)[2] == (
+        "## Description\nx\n\n# Comments\n\n- **2025-03-01 10:20** A: first\n  \\# Notes\n"
+        "  more\n  \\=====\n    \\## 研究员 (2025-02-24 10:00)\n  #tag\n      # code\n  \\---\n"
+        "\n- **2025-03-01 10:20** B: second\n")
+
+
 def test_comment_heading_inside_code_block_is_not_the_section():
     text = "---\nstatus: pending\n---\n```\n# Comments\n```\n"
     tf = te.add_comment(te.parse_task_bytes(text.encode()), "hi", now=NOW)

@@ -92,7 +92,7 @@ class Markdown:
         html = self.md.renderer.render(tokens, self.md.options, env)
         if self.sanitize:
             html = nh3.clean(html, tags=_SANITIZE_TAGS, attributes=_SANITIZE_ATTRS,
-                             link_rel="noopener noreferrer")
+                             attribute_filter=_not_a_theme_id, link_rel="noopener noreferrer")
         return html
 
 
@@ -114,6 +114,12 @@ THEME_IDS = frozenset({
     "timeline-h", "backlinks-h", "activity-h", "attention-h", "changed-h", "counts-h",
     "problems-h", "recent-h",
 })
+
+
+def _not_a_theme_id(_element: str, attribute: str, value: str) -> str | None:
+    """Raw HTML keeps its ids, but not one the theme's pages use: the page's scripts
+    would find that element instead of their own."""
+    return None if attribute == "id" and value.strip() in THEME_IDS else value
 
 
 def _add_anchors(state: StateCore) -> None:

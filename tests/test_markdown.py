@@ -32,6 +32,12 @@ def test_sanitize_mode_keeps_safe_html_only():
     assert "javascript:" not in out and "onclick" not in out
 
 
+def test_sanitized_html_keeps_its_ids_but_not_those_of_the_theme():
+    out = render('<div id="main">x</div> <a id="taskmon-ui">c</a> <span id="mine">m</span>',
+                 html="sanitize")
+    assert out == '<div>x</div> <a rel="noopener noreferrer">c</a> <span id="mine">m</span>'
+
+
 @pytest.mark.parametrize("href", ["javascript:alert(1)", "JAVASCRIPT:alert(1)",
                                   "vbscript:msgbox", "data:text/html;base64,PHNjcmlwdD4="])
 def test_dangerous_links_are_neutralised(href: str):

@@ -192,7 +192,7 @@ class Reader:
         task.title, task.title_from = _title(task, meta_title, heads, tokens)
         task.text = _plain_text(tokens)
         desc = task.sections.get("description")
-        task.summary = _first_sentence(desc.text if desc else task.text)
+        task.summary = _first_sentence(desc.text if desc else _lead(tokens))
         task.excerpt = " ".join((desc.text if desc else task.text).split())[:EXCERPT_CHARS]
         return task
 
@@ -336,6 +336,16 @@ def _description_title(heads: list[Heading], tokens: list[Token]) -> str:
             sentence = _first_sentence(text, TITLE_CHARS)
             return sentence[:-1] if sentence.endswith(("。", ".", "．")) else sentence
     return ""
+
+
+def _lead(tokens: list[Token]) -> str:
+    """The text of the body's first paragraph not inside a list or quote (else of its
+    first paragraph): what a body without a description section opens with."""
+    paragraphs = [(opening.level, token) for opening, token in zip(tokens, tokens[1:])
+                  if opening.type == "paragraph_open" and token.type == "inline"]
+    first = next((t for level, t in paragraphs if level == 0), None) or next(
+        (t for _, t in paragraphs), None)
+    return _plain_text([first]) if first else ""
 
 
 def _section_end(heads: list[Heading], index: int) -> int | None:

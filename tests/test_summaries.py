@@ -22,6 +22,17 @@ def test_summary_and_text_show_what_the_page_shows(build_site):
             '[js](javascript:alert(1)) a pic now. More."]') in data
 
 
+def test_without_a_description_the_summary_is_the_first_paragraph(build_site):
+    plain = ("---\ntask_id: p\n---\n# Fix login\n\n- [ ] a check\n\nUsers cannot log in\n\n"
+             "## Work log\n\n## planner (2025-02-24 09:10)\nDid X\n")
+    listed = "---\ntask_id: l\n---\n# 修复登录\n\n> 用户无法登录。其他\n\n- 第二\n"
+    bare = "---\ntask_id: b\n---\n# Only a title\n"
+    by_id = {t.id: t for t in full_tasks(build_site(
+        {"ai/tasks/p.md": plain, "ai/tasks/l.md": listed, "ai/tasks/b.md": bare}))}
+    assert {i: t.summary for i, t in by_id.items()} == {
+        "p": "Users cannot log in", "l": "用户无法登录。", "b": ""}
+
+
 def test_raw_html_is_left_out_when_sanitized(build_site):
     [task] = full_tasks(build_site({"ai/tasks/s.md": TASK}, {"html": "sanitize"}))
     assert task.summary.startswith("Read the spec, code and x & [js]")

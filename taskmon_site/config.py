@@ -255,7 +255,8 @@ def load_config(
     """
     source_dir = (source or DEFAULT_CONTENT).resolve()
     if not source_dir.is_dir():
-        raise ConfigError([f"source folder does not exist: {source_dir}"])
+        what = "is not a folder" if source_dir.exists() else "does not exist"
+        raise ConfigError([f"source folder {what}: {source_dir}"])
     if config_file is None and (source_dir / CONFIG_NAME).is_file():
         config_file = source_dir / CONFIG_NAME
     file_values = read_config_file(config_file) if config_file else {}

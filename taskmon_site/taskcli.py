@@ -24,6 +24,8 @@ from pathlib import Path
 from typing import Callable, Iterable
 from zoneinfo import ZoneInfo
 
+import wcwidth
+
 from taskmon_site import taskedit as te
 from taskmon_site import vocab
 from taskmon_site.config import Config
@@ -455,10 +457,16 @@ def _list(args: argparse.Namespace, config: Config) -> None:
         return
     rows = [("ID", "STATUS", "ROLE → NEXT", "TITLE")]
     rows += [(t.id, _status_text(t), _roles_text(t), t.title) for t in tasks]
-    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    widths = [max(_columns(row[i]) for row in rows) for i in range(3)]
     for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths)]
+        cells = [cell + " " * (width - _columns(cell)) for cell, width in zip(row, widths)]
         print("  ".join([*cells, row[3]]).rstrip())
+
+
+def _columns(text: str) -> int:
+    """Columns *text* takes in a terminal: a Chinese character takes two."""
+    width = wcwidth.wcswidth(text)
+    return width if width >= 0 else len(text)  # -1: a control character in it
 
 
 def _status_text(task: Task) -> str:

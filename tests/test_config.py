@@ -80,6 +80,13 @@ def test_missing_source_folder(tmp_path: Path):
     assert info.value.problems == [f"source folder does not exist: {tmp_path / 'nope'}"]
 
 
+def test_source_that_is_a_file(tmp_path: Path):
+    (tmp_path / "a.md").write_text("# A\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(tmp_path / "a.md", environ={})
+    assert info.value.problems == [f"source folder is not a folder: {tmp_path / 'a.md'}"]
+
+
 def test_no_source_means_embedded_content():
     config = load_config(None, environ={})
     assert config.source_dir.name == "content"

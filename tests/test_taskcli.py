@@ -96,6 +96,16 @@ def test_list_prints_a_table_in_site_order(repo, capsys):
     assert err == ""
 
 
+def test_list_lines_up_columns_of_chinese_text(repo, capsys):
+    zh = (repo / "ai/tasks/task_zh.md").read_text("utf-8")
+    (repo / "ai/tasks/task_zh.md").write_text(zh.replace("task_zh", "任务_zh").replace(
+        "当前角色: 研究员", "当前角色: 测试"), "utf-8")
+    assert run(repo, "list", "--status", "pending") == 0
+    assert capsys.readouterr().out == (
+        "ID       STATUS   ROLE → NEXT      TITLE\n"
+        "任务_zh  pending  测试? → planner  导出报表\n")
+
+
 @pytest.mark.parametrize("flags, ids", [
     (["--status", "pending"], ["task_zh"]),
     (["--status", "待启动"], ["task_zh"]),

@@ -379,7 +379,9 @@ def _vocab_table(name: str, table: Any, ids: tuple[str, ...], problems: list) ->
         return {}
     good = {}
     for spelling, target in table.items():
-        if target in ids:
+        if not spelling.strip():
+            problems.append(f"{name}: a spelling must not be empty (it is set to {target!r})")
+        elif target in ids:
             good[spelling] = target
         else:
             hint = did_you_mean(str(target), ids)

@@ -40,7 +40,8 @@ def test_paths_in_file_are_relative_to_the_file(tmp_path: Path):
 def test_all_invalid_values_reported_together(tmp_path: Path):
     (tmp_path / "taskmon.toml").write_text(
         'lang = "fr"\nstale_days = -1\ntimezone = "Mars/Base"\nhtml = "raw"\n'
-        'tasks = 5\n[statuses]\n"To Do" = "pendng"\n[fields]\nstatuss = "state"\n')
+        'tasks = 5\n[statuses]\n"To Do" = "pendng"\n" " = "pending"\n[fields]\nstatuss = "state"\n'
+        '[roles]\n"" = "planner"\n')
     with pytest.raises(ConfigError) as info:
         load_config(tmp_path, environ={"TASKMON_LANG": "de"})
     assert info.value.problems == [
@@ -53,6 +54,8 @@ def test_all_invalid_values_reported_together(tmp_path: Path):
         "fields.statuss: unknown field (did you mean 'status'?)",
         "statuses.To Do: 'pendng' is not one of pending, in_progress, paused, review, "
         "rework, completed, failed, cancelled (did you mean 'pending'?)",
+        "statuses: a spelling must not be empty (it is set to 'pending')",
+        "roles: a spelling must not be empty (it is set to 'planner')",
     ]
     assert str(tmp_path / "taskmon.toml") in str(info.value)
 

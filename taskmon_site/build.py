@@ -61,7 +61,8 @@ PARALLEL_THRESHOLD = 200
 
 
 class BuildError(Exception):
-    """A build that could not finish (a broken theme template)."""
+    """A build that could not finish (a broken theme template) or start (the output
+    folder holds source files)."""
 
 
 @dataclass

@@ -331,16 +331,18 @@ def _apply(config: Config, values: dict, folder: Path, origin: str, problems: li
             log.warning("%s: unknown config key %r%s", origin, key, did_you_mean(key, list(KEYS)))
             continue
         check, attr = KEYS[key]
+        # Named as it was set: a TASKMON_* variable, a flag (--stale-days) or a key.
+        name = {"environment": f"TASKMON_{key.upper()}",
+                "flags": "--" + key.replace("_", "-")}.get(origin, key)
         try:
             checked = check(value)
         except ValueError as exc:
-            prefix = f"TASKMON_{key.upper()}" if origin == "environment" else key
-            problems.append(f"{prefix}: {exc}")
+            problems.append(f"{name}: {exc}")
             continue
         if key in PATH_KEYS:
             checked = (folder / checked).resolve() if checked else None
             if key == "output" and checked is None:
-                problems.append("output: must not be empty")
+                problems.append(f"{name}: must not be empty")
                 continue
         setattr(config, attr, checked)
 

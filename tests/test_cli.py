@@ -88,7 +88,7 @@ def test_output_that_cannot_be_created(src, capsys):
 ])
 def test_globs_must_stay_inside_the_source_folder(src, tmp_path, capsys, pattern, message):
     code, err = run(capsys, str(src), "-o", str(tmp_path / "out"), "--tasks", pattern)
-    assert (code, err) == (2, f"ERROR: invalid configuration:\n  - tasks: {message}\n")
+    assert (code, err) == (2, f"ERROR: invalid configuration:\n  - --tasks: {message}\n")
     assert not (tmp_path / "out").exists()
 
 
@@ -134,3 +134,13 @@ def test_a_build_waits_for_another_build_of_its_output_folder(src, tmp_path, cap
     build.join(30)
     assert codes == [0] and (out / "tasks/a.html").is_file()
     assert f"Waiting for another build of {out} to finish" in capsys.readouterr().err
+
+
+def test_a_bad_flag_value_is_named_by_its_flag(src, capsys, monkeypatch):
+    monkeypatch.setenv("TASKMON_TITLE", "ok")
+    monkeypatch.setenv("TASKMON_STALE_DAYS", "-2")
+    assert run(capsys, str(src), "--lang", "fr", "--stale-days", "x") == (
+        2, "ERROR: invalid configuration:\n"
+           "  - TASKMON_STALE_DAYS: expected a whole number of days ≥ 0, got '-2'\n"
+           "  - --lang: expected 'zh' or 'en', got 'fr'\n"
+           "  - --stale-days: expected a whole number of days, got 'x'\n")

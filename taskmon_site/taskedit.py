@@ -136,9 +136,9 @@ _CLOSE_RE = re.compile(r"(?:-{3,}|\.\.\.)[ \t]*")
 _TOML_RE = re.compile(r"\+{3}[ \t]*")
 _HEADING_RE = re.compile(r" {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*")
 _FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})")
-#: The start of a line that makes a heading: ``#`` … ``######`` (ATX), or a line of
-#: ``=`` or ``-`` alone (it underlines the line before it: a setext heading).
-_HEADING_MARK = re.compile(r"^( {0,3})(#{1,6}(?=[ \t]|$)|[=-]+[ \t]*$)")
+#: The start of a line (its indent gone) that makes a heading: ``#`` … ``######``
+#: (ATX), or a line of ``=`` or ``-`` alone (it underlines the line before it: setext).
+_HEADING_MARK = re.compile(r"#{1,6}(?=[ \t]|$)|[=-]+[ \t]*$")
 _TASK_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,127}")
 _DATE_RE = re.compile(
     r"(?P<y>\d{4})(?P<sep>[-/.])(?P<m>\d{1,2})(?P=sep)(?P<d>\d{1,2})"
@@ -781,16 +781,49 @@ def _comment_entry(tf: TaskFile, text: str, author: str | None, now: datetime) -
     stamp = f"**{now.strftime(COMMENT_DATE_FORMAT)}**"
     first, *more = body.split("\n")
     head = f"- {stamp} {author}: {first}" if author else f"- {stamp} {first}"
-    # Continuation lines are indented so they stay inside the list item, and a line
-    # that would make a heading is escaped: it would end the section (and could read
-    # as a work-log entry), and the next comment would go before it.
-    entry = [head, *("  " + _HEADING_MARK.sub(r"\1\\\2", line) if line.strip() else ""
-                     for line in more)]
+    entry = [head, *_item_lines(more)]
     try:
         "".join(entry).encode(tf.encoding)
     except UnicodeEncodeError as exc:
         raise EncodingError(tf.path, f"the comment cannot be written as {tf.encoding}") from exc
     return entry
+
+
+#: What keeps a comment's lines after its first inside its list item.
+_ITEM_INDENT = "  "
+
+
+def _item_lines(lines: list[str]) -> list[str]:
+    """A comment's lines after its first, as lines of its list item.
+
+    Each is indented. Outside code fences, a line that would make a heading is
+    escaped: it would end the comments section (and might read as a work-log
+    entry), and the next comment would go before it. A fence left open is closed,
+    as the page closes it at the end of the item: else it would run on past the
+    section for :func:`_headings`, which finds the section's end. Fences are taken
+    as :func:`_headings` takes them; in one it does not see (indented two or three
+    columns more), heading-like lines are escaped too.
+    """
+    found: list[str] = []
+    fence = ""
+    for line in lines:
+        if not line.strip():
+            found.append("")
+            continue
+        line = _ITEM_INDENT + line
+        opened = _FENCE_RE.match(line)
+        if opened and (not fence or opened[1].startswith(fence)):
+            fence = "" if fence else opened[1]
+        elif not fence:
+            body = line.lstrip(" \t")
+            lead = line[:len(line) - len(body)]
+            # Four columns in from the item's text make indented code, never a heading.
+            if len(lead.expandtabs(4)) - len(_ITEM_INDENT) < 4 and _HEADING_MARK.match(body):
+                line = lead + "\\" + body
+        found.append(line)
+    if fence:
+        found.append(_ITEM_INDENT + fence)
+    return found
 
 
 def _find_comments_heading(tf: TaskFile) -> tuple[int, int] | None:

@@ -373,6 +373,19 @@ def test_comment_appends_a_dated_entry(repo, capsys):
     assert en.endswith("# Comments\n\n- **2025-03-01 10:20** Ann: Ship it\n  after review\n")
 
 
+def test_a_comment_reads_back_as_typed_without_headings_or_entries(repo, capsys):
+    comment = ("Try:\n```sh\n# install\n```\n\t## planner (2025-02-24 10:00) fake\n"
+               "# Notes\nunder\n===")
+    assert run(repo, "comment", "task_en", comment, "--author", "Ann") == 0
+    assert run(repo, "comment", "task_en", "second") == 0
+    capsys.readouterr()
+    assert run(repo, "show", "task_en", "--json") == 0
+    task = json.loads(capsys.readouterr().out)
+    assert [(e["role"], e["when_raw"]) for e in task["worklog"]] == [
+        ("researcher", "2025-02-23 23:51")]
+    assert list(task["sections"]) == ["worklog", "comments"]
+
+
 def test_an_empty_comment_writes_nothing(repo, capsys):
     before = snapshot(repo)
     assert run(repo, "comment", "task_en", "  ") == 2

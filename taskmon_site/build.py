@@ -56,6 +56,9 @@ MANIFEST = ".taskmon-manifest.json"
 OUTPUT_MARK = ".taskmon-state"
 #: Names of files a build never writes: in the output folder, they are the user's.
 MARKDOWN_SUFFIXES = (".md", ".markdown")
+#: What a build writes in the output folder: these folders, and files of these names.
+BUILD_FOLDERS = ("assets", SEARCH_DIR)
+BUILD_SUFFIXES = (".html", ".json")
 #: Below this many pages to read or render, worker processes cost more than they save.
 PARALLEL_THRESHOLD = 200
 
@@ -155,7 +158,8 @@ class SiteBuilder:
         #: Files the globs select that are not read (links outside the source folder or
         #: to nothing) → why, as of the last scan.
         self._unread: dict[str, str] = {}
-        #: Markdown files the globs select inside the output folder, as of the last scan.
+        #: Files the globs select in the output folder that a build does not write (see
+        #: ``_hold``), as of the last scan.
         self._held: list[str] = []
         #: The file each symbolic link the globs select leads to → those links' src_uris.
         self._links: dict[str, set[str]] = {}
@@ -366,7 +370,7 @@ class SiteBuilder:
         source = self.config.source_dir
         root = str(source) + os.sep
         found = {}
-        inside = _Inside(source)
+        inside, in_output = _Inside(source), _Inside(self.output_dir)
         for pattern in patterns:
             for path in source.glob(pattern):
                 # Plain strings and os calls: pathlib's per-call cost was most of a scan.
@@ -376,10 +380,6 @@ class SiteBuilder:
                 if os.sep != "/":
                     rel = rel.replace(os.sep, "/")
                 if _hidden(rel):
-                    continue
-                if self._in_output(text):
-                    if rel.lower().endswith(MARKDOWN_SUFFIXES):
-                        self._held.append(rel)
                     continue
                 link = False
                 try:
@@ -392,6 +392,9 @@ class SiteBuilder:
                         self._unread[rel] = "leads nowhere (a symbolic link): not read"
                     continue
                 if not stat.S_ISREG(st.st_mode):
+                    continue
+                if self._in_output(text) or in_output(text, link):
+                    self._hold(rel, text)
                     continue
                 if not inside(text, link):
                     self._unread[rel] = ("leads outside the source folder (a symbolic link): "
@@ -480,10 +483,21 @@ class SiteBuilder:
         out = str(self.output_dir)
         return path == out or path.startswith(out + os.sep)
 
+    def _hold(self, rel: str, path: str) -> None:
+        """Note a file the globs select in the output folder (*path*, or the file it
+        leads to, is there) unless a build may have written it: then it is the user's."""
+        out = str(self.output_dir)
+        inner = path[len(out) + 1:] if path.startswith(out + os.sep) else os.path.relpath(
+            os.path.realpath(path), os.path.realpath(out))
+        inner = inner.replace(os.sep, "/")
+        written = inner.split("/")[0] in BUILD_FOLDERS or inner.endswith(BUILD_SUFFIXES)
+        if rel.lower().endswith(MARKDOWN_SUFFIXES) or not written:
+            self._held.append(rel)
+
     def _refuse_held_sources(self) -> None:
-        """Raise BuildError when the output folder holds Markdown files the globs select:
-        the user's files (a build writes none), which would not be read, with pages
-        written among them."""
+        """Raise BuildError when the output folder holds files the globs select that a
+        build does not write: the user's, which would not be read, with pages written
+        among them."""
         if not self._held:
             return
         held = sorted(set(self._held))
@@ -492,7 +506,7 @@ class SiteBuilder:
         except ValueError:
             where = str(self.output_dir)
         named = ", ".join(held[:3]) + (", …" if len(held) > 3 else "")
-        raise BuildError(f"the output folder {where} holds {len(held)} Markdown file"
+        raise BuildError(f"the output folder {where} holds {len(held)} file"
                          f"{'s' if len(held) > 1 else ''} the globs select ({named}): they "
                          "would not be read, and pages would be written among them; "
                          "choose an output folder of its own")

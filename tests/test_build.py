@@ -550,8 +550,8 @@ def test_markdown_files_in_the_output_folder_stop_the_build(tmp_path):
     config = load_config(src, None, {"docs": ["docs/**/*.md"], "search": "false",
                                      "output": str(src / "docs/site")}, environ={})
     builder = SiteBuilder(config)
-    with pytest.raises(BuildError, match=r"^the output folder docs/site/ holds 1 Markdown "
-                                         r"file the globs select \(docs/site/old.md\)"):
+    with pytest.raises(BuildError, match=r"^the output folder docs/site/ holds 1 file the "
+                                         r"globs select \(docs/site/old.md\)"):
         builder.build()
     assert sorted(p.name for p in (src / "docs/site").iterdir()) == [".hidden", "old.md"]
 

@@ -55,13 +55,41 @@ def test_output_that_holds_files_the_globs_select(src, capsys):
     (src / "ai" / "index.html").write_text("mine")
     before = _files(src)
     assert run(capsys, str(src), "-o", str(src / "ai")) == (
-        1, ("ERROR: the output folder ai/ holds 4 Markdown files the globs select "
+        1, ("ERROR: the output folder ai/ holds 4 files the globs select "
             "(ai/tasks/a.md, ai/tasks/b.md, ai/tasks/c.md, …): they would not be read, and "
             "pages would be written among them; choose an output folder of its own\n"))
     assert _files(src) == before
     # A folder of its own inside the task folder holds no Markdown: it is only a warning.
     code, err = run(capsys, str(src), "-o", str(src / "ai" / "tasks" / "site"))
     assert code == 0 and "files in it are not read" in err
+
+
+def test_output_holding_selected_files_of_other_kinds_or_behind_a_link(src, tmp_path, capsys):
+    (src / "notes").mkdir()
+    (src / "notes" / "t.txt").write_text("---\ntask_id: t\n---\n")
+    before = _files(src)
+    assert run(capsys, str(src), "--tasks", "notes/*.txt", "-o", str(src / "notes")) == (
+        1, ("ERROR: the output folder notes/ holds 1 file the globs select (notes/t.txt): "
+            "they would not be read, and pages would be written among them; choose an "
+            "output folder of its own\n"))
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "notes.md").write_text("# Notes\n")
+    (outside / "index.html").write_text("mine")
+    (src / "docs").mkdir()
+    (src / "docs" / "site").symlink_to(outside)
+    code, err = run(capsys, str(src), "--docs", "docs/*/*.md", "-o", str(src / "docs/site"))
+    assert (code, err) == (
+        1, ("ERROR: the output folder " + str(outside) + " holds 1 file the globs select "
+            "(docs/site/notes.md): they would not be read, and pages would be written among "
+            "them; choose an output folder of its own\n"))
+    assert _files(src) == before and (outside / "index.html").read_text() == "mine"
+    # What a build writes there may be selected again: that is no reason to stop.
+    out = tmp_path / "site"
+    assert run(capsys, str(src), "--tasks", "**/*.*", "-o", str(out))[0] == 0
+    for _ in range(2):
+        assert run(capsys, str(src), "--tasks", "**/*.*", "-o", str(src / "out"))[0] == 0
+    assert (src / "out" / "tasks.json").is_file()
 
 
 def test_output_inside_a_file(src, tmp_path, capsys):

@@ -116,10 +116,17 @@ THEME_IDS = frozenset({
 })
 
 
+#: Names the theme's scripts read from ``window``: an element with one as its id (or
+#: an ``<a>`` with it as its name) would stand there until the script set it.
+SCRIPT_NAMES = frozenset({"TASKMON_DATA", "TASKMON_BUILD", "TaskmonApp"})
+
+
 def _not_a_theme_id(_element: str, attribute: str, value: str) -> str | None:
-    """Raw HTML keeps its ids, but not one the theme's pages use: the page's scripts
-    would find that element instead of their own."""
-    return None if attribute == "id" and value.strip() in THEME_IDS else value
+    """Raw HTML keeps its ids and names, but not one the theme's pages or scripts use:
+    they would find that element instead of their own."""
+    if attribute in ("id", "name") and value.strip() in THEME_IDS | SCRIPT_NAMES:
+        return None
+    return value
 
 
 def _add_anchors(state: StateCore) -> None:

@@ -734,6 +734,18 @@ def test_search_from_disk_says_it_needs_http_and_offers_titles(sites, page):
     assert page.errors == []
 
 
+def test_search_from_disk_offers_titles_when_an_element_is_named_like_the_data(sites, page):
+    # An element's id is a name on window too, until data.js sets window.TASKMON_DATA.
+    page.goto(url(sites["en"], "tasks/t01.html"))
+    page.evaluate("""() => { var a = document.createElement("a"); a.id = "TASKMON_DATA";
+                             document.querySelector("main").appendChild(a); }""")
+    assert page.evaluate("() => window.TASKMON_DATA instanceof Element")
+    page.fill("#site-search", "webhooks")
+    results = page.locator("#search-results")
+    expect(results.locator("a")).to_have_text(re.compile("Webhooks for postings"))
+    assert page.errors == []
+
+
 LINE_BOXES = """(node) => {
   var range = document.createRange();
   range.selectNodeContents(node);

@@ -33,9 +33,12 @@ def test_sanitize_mode_keeps_safe_html_only():
 
 
 def test_sanitized_html_keeps_its_ids_but_not_those_of_the_theme():
-    out = render('<div id="main">x</div> <a id="taskmon-ui">c</a> <span id="mine">m</span>',
+    out = render('<div id="main">x</div> <a id="taskmon-ui">c</a> <span id="mine">m</span>'
+                 ' <b id="TASKMON_DATA">d</b> <a name="TaskmonApp">n</a> <a name="top">t</a>',
                  html="sanitize")
-    assert out == '<div>x</div> <a rel="noopener noreferrer">c</a> <span id="mine">m</span>'
+    assert out == ('<div>x</div> <a rel="noopener noreferrer">c</a> <span id="mine">m</span>'
+                   ' <b>d</b> <a rel="noopener noreferrer">n</a>'
+                   ' <a name="top" rel="noopener noreferrer">t</a>')
 
 
 @pytest.mark.parametrize("href", ["javascript:alert(1)", "JAVASCRIPT:alert(1)",

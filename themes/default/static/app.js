@@ -433,9 +433,11 @@
     });
   }
 
-  /** Call *fn* with window.TASKMON_DATA, loading assets/data.js once if the page has not. */
+  /** Call *fn* with window.TASKMON_DATA, loading assets/data.js once if the page has not.
+   *  Until data.js sets it, the name may stand for an element of the page with that id. */
   function withData(fn) {
-    if (window.TASKMON_DATA) return fn(window.TASKMON_DATA);
+    var data = window.TASKMON_DATA;
+    if (data && Array.isArray(data.fields)) return fn(data);
     var script = document.querySelector("script[data-taskmon-data]");
     if (!script) {
       script = el("script", { src: root + "assets/data.js", "data-taskmon-data": "" });

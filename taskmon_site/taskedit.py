@@ -454,7 +454,8 @@ def _set_field(tf: TaskFile, field: str, value: str, insert_quote: str = "") -> 
     if key is None:
         return _insert_field(tf, field, value, insert_quote)
     if key in tf.front_matter.duplicates:
-        raise FrontMatterError(tf.path, f"key {key!r} appears more than once")
+        first = tf.front_matter.keys[key] + 1
+        raise FrontMatterError(tf.path, f"line {first}: key {key!r} appears more than once")
     slot = _slot(tf, key)
     if slot is None:
         raise FrontMatterError(tf.path, f"{key!r} is not a one-line value; edit it by hand")

@@ -324,7 +324,7 @@ def test_a_quoted_updated_key_gets_the_new_date_and_no_second_line():
 
 def test_a_quoted_and_a_plain_spelling_of_one_key_are_a_duplicate():
     text = '---\n"status": pending\nstatus: in_progress\n---\n'
-    with pytest.raises(te.FrontMatterError, match="key 'status' appears more than once"):
+    with pytest.raises(te.FrontMatterError, match="line 2: key 'status' appears more than once"):
         te.set_status(te.parse_task_bytes(text.encode(), "t.md"), "review", force=True, now=NOW)
 
 
@@ -348,7 +348,8 @@ def test_front_matter_fenced_with_more_dashes_is_edited_like_the_site_reads_it()
     ("---\nstatus: |\n  in_progress\n---\n", "'status' is not a one-line value"),
     ("---\nstatus: [in_progress]\n---\n", "'status' is not a one-line value"),
     ('---\nstatus: "in_progress\n  more"\n---\n', "'status' is not a one-line value"),
-    ("---\nstatus: pending\nstatus: in_progress\n---\n", "'status' appears more than once"),
+    ("---\nid: t\nstatus: pending\nstatus: in_progress\n---\n",
+     "line 3: key 'status' appears more than once"),
     ("---\nstatus: pending\n", "no closing '---' line"),
     ("+++\nstatus = 'pending'\n+++\n# Body\n", "has TOML front matter (+++)"),
 ])

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 # Matched against stripped text: one optional run of spaces keeps matching linear.
 _DATE_TIME = re.compile(
     r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})"
-    r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
-    r"(?:\s*(Z|[+-]\d{2}:?\d{2}))?"
+    r"(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?"
+    r"(?:\s*(Z|[+-]\d{2}:?\d{2}))?)?"  # an offset only after a time
 )
 _CJK_DATE_TIME = re.compile(
     r"(\d{4})年(\d{1,2})月(\d{1,2})日"

@@ -44,6 +44,9 @@ SECTION_KINDS: dict[str, str] = {
     "评论": "comments", "comments": "comments",
 }
 
+#: What separates an entry heading's date (and closing bracket) from the text after it:
+#: a dash only before a space ("- 2 items"; "-5 items" keeps its sign).
+_SEPARATOR = re.compile(r"^[\s)）]*(?:[:：|·]+|[-–—]+(?=\s|$))?\s*")
 #: Where the role ends in a heading that starts with its date ("2025-02-25 研究员: …").
 _ROLE_END = re.compile(r"[:：,，|]| [-–—] ")
 _CHECK_LINE = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[([ xX])\]")
@@ -503,12 +506,12 @@ def _entry_heading(text: str, roles: dict[str, str]) -> tuple[str, str, str] | N
         return None
     before, after = text[: found.start()].rstrip(), text[found.end():].lstrip()
     if before.endswith(("(", "（")) and after.startswith((")", "）")):
-        role, rest = before[:-1].strip(" \t*_:："), after[1:].strip()
+        role, rest = before[:-1].strip(" \t*_:："), _SEPARATOR.sub("", after[1:])
         if role:
             return role, found.group(), rest
     elif before:
         return None
-    rest = after.lstrip(" -–—:：|·)）").strip()
+    rest = _SEPARATOR.sub("", after)
     cut = _ROLE_END.search(rest)
     role = (rest[: cut.start()] if cut else rest).strip(" \t*_")
     if role and vocab.canonical_role(role, roles):

@@ -111,6 +111,17 @@ def test_entry_headings_with_a_time_zone_offset_or_fractions_of_a_second(build_s
         "ai/tasks/w.md:10: work-log date '2025-02-23 23:51+24:00' is not a date"]
 
 
+def test_the_text_after_an_entry_date_loses_its_separator_not_its_sign(build_site):
+    body = ("# Work log\n\n## 研究员 (2025-02-23 23:51) - 2 items\n## planner (2025-02-24): done\n"
+            "## 2025-03-09 - 2 items\n## 2025-03-10 10:00 -5 items\n## 2025-03-04 -0800 deploy\n"
+            "## 执行员（2025-03-05）：完成\n")
+    task = read(build_site, body)
+    assert [(e.role, e.when_raw, e.summary) for e in task.worklog] == [
+        ("researcher", "2025-02-23 23:51", "2 items"), ("planner", "2025-02-24", "done"),
+        (None, "2025-03-09", "2 items"), (None, "2025-03-10 10:00", "-5 items"),
+        (None, "2025-03-04", "-0800 deploy"), ("executor", "2025-03-05", "完成")]
+
+
 def test_variants_outside_the_work_log_need_a_known_role(build_site):
     body = ("# Notes\n\n## 2025-02-25 研究员\n## Release (2025-02-24) notes\n"
             "## 2025-02-27 修复登录\n## 研究员 (2025-02-24) 完成\n")

@@ -456,11 +456,22 @@ def _list(args: argparse.Namespace, config: Config) -> None:
         _print_json([t.to_json() for t in tasks])
         return
     rows = [("ID", "STATUS", "ROLE → NEXT", "TITLE")]
-    rows += [(t.id, _status_text(t), _roles_text(t), t.title) for t in tasks]
+    rows += [tuple(map(_shown, (t.id, _status_text(t), _roles_text(t), t.title)))
+             for t in tasks]
     widths = [max(_columns(row[i]) for row in rows) for i in range(3)]
     for row in rows:
         cells = [cell + " " * (width - _columns(cell)) for cell, width in zip(row, widths)]
         print("  ".join([*cells, row[3]]).rstrip())
+
+
+#: Control characters (C0, DEL, C1) → how a terminal is shown them: escaped, so that
+#: a value from a file can neither break a line nor send the terminal a command.
+_CONTROLS = {c: repr(chr(c))[1:-1] for c in [*range(0x20), *range(0x7f, 0xa0)]}
+
+
+def _shown(text: str) -> str:
+    """*text* for the terminal, its control characters escaped (``\\n``, ``\\x1b``)."""
+    return text.translate(_CONTROLS)
 
 
 def _columns(text: str) -> int:
@@ -502,10 +513,10 @@ def _show(args: argparse.Namespace, config: Config) -> None:
         ("work log", f"{len(task.worklog)} entries"),
         ("file", task.src_uri),
     ]
-    print(task.id)
-    print(task.title)
+    print(_shown(task.id))
+    print(_shown(task.title))
     for name, value in fields:
-        print(f"  {name + ':':<15}{value}")
+        print(f"  {name + ':':<15}{_shown(value)}")
 
 
 def _new(args: argparse.Namespace, config: Config) -> None:
@@ -532,22 +543,22 @@ def _status(args: argparse.Namespace, config: Config) -> None:
     changed = change_tasks(catalog, args.task_ids, edit)
     for task in changed.tasks:
         if task.src_uri in changed.unchanged:
-            print(f"{task.id}: already {task.status}; nothing to change")
+            print(f"{_shown(task.id)}: already {task.status}; nothing to change")
         else:
-            print(f"{task.id}: {before[task.src_uri] or '-'} → {task.status}")
+            print(f"{_shown(task.id)}: {before[task.src_uri] or '-'} → {task.status}")
 
 
 def _handoff(args: argparse.Namespace, config: Config) -> None:
     to = canonical_role(config, args.handoff_to) if args.handoff_to else None
     edit = handoff_edit(to, args.force, config.timezone)
     task, = change_tasks(TaskCatalog(config), [args.task_id], edit).tasks
-    print(f"{task.id}: {_roles_text(task)}")
+    print(_shown(f"{task.id}: {_roles_text(task)}"))
 
 
 def _comment(args: argparse.Namespace, config: Config) -> None:
     edit = comment_edit(args.comment_text, args.author, config.timezone)
     task, = change_tasks(TaskCatalog(config), [args.task_id], edit).tasks
-    print(f"{task.id}: comment added")
+    print(f"{_shown(task.id)}: comment added")
 
 
 def _print_json(data: object) -> None:

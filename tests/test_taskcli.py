@@ -106,6 +106,18 @@ def test_list_lines_up_columns_of_chinese_text(repo, capsys):
         "任务_zh  pending  测试? → planner  导出报表\n")
 
 
+def test_list_and_show_escape_control_characters_of_the_files(repo, capsys):
+    en = (repo / "ai/tasks/task_en.md").read_text("utf-8")
+    (repo / "ai/tasks/task_en.md").write_text(en.replace(
+        "# Add the export button", "# Add \x1b[31mred\x1b[0m\texport"), "utf-8")
+    assert run(repo, "list", "--status", "in_progress") == 0
+    assert capsys.readouterr().out == (
+        "ID       STATUS       ROLE → NEXT         TITLE\n"
+        "task_en  in_progress  planner → executor  Add \\x1b[31mred\\x1b[0m\\texport\n")
+    assert run(repo, "show", "task_en") == 0
+    assert capsys.readouterr().out.split("\n")[1] == "Add \\x1b[31mred\\x1b[0m\\texport"
+
+
 @pytest.mark.parametrize("flags, ids", [
     (["--status", "pending"], ["task_zh"]),
     (["--status", "待启动"], ["task_zh"]),

@@ -124,6 +124,42 @@ def test_a_status_button_changes_the_file_and_the_page_updates(site, page):
     assert page.errors == []
 
 
+def test_the_outcome_of_a_change_is_still_shown_after_the_reload(site, page):
+    with site() as (src, server):
+        page.goto(task_url(server, "task_a"))
+        with page.expect_event("load", timeout=10_000):
+            page.locator('button[data-status="review"]').click()
+        expect(page.locator('[data-field="status"] .status')).to_have_class(
+            re.compile(r"\bstatus-review\b"))
+        expect(page.locator("#taskmon-notice .taskmon-notice-text")).to_have_text(
+            "task_a: status is now Review. The page shows it now.")
+        page.screenshot(path=ARTIFACTS / "actions-status-after-reload.png")
+        page.reload()  # shown once: not again on the next load
+        expect(page.locator("#taskmon-notice")).to_have_count(0)
+    assert page.errors == []
+
+
+def test_a_final_status_is_set_only_when_confirmed(site, page):
+    with site() as (src, server):
+        page.goto(task_url(server, "task_a"))
+        asked = []
+        page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+        page.locator('button[data-status="completed"]').click()
+        assert asked == ["Completed is a final status: the preview offers no change after it "
+                         "(only `taskmon-site task status --force` undoes it). Set it?"]
+        expect(page.locator("#taskmon-notice")).to_have_count(0)
+        assert status_in(src / "ai/tasks/task_a.md") == "in_progress"
+        page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))
+        with page.expect_event("load", timeout=10_000):
+            page.locator('button[data-status="failed"]').click()  # not final: not asked
+        assert status_in(src / "ai/tasks/task_a.md") == "failed" and len(asked) == 1
+        with page.expect_event("load", timeout=10_000):
+            page.locator('button[data-status="cancelled"]').click()
+        assert status_in(src / "ai/tasks/task_a.md") == "cancelled"
+        assert asked[1].startswith("Cancelled is a final status")
+    assert page.errors == []
+
+
 def test_hand_off_and_comment_from_the_task_page(site, page):
     with site() as (src, server):
         page.goto(task_url(server, "task_a"))

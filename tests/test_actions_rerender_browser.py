@@ -105,3 +105,32 @@ def test_a_card_in_a_lane_can_be_dragged_to_another_column(site, page):
             lane.locator('.column[data-status="in_progress"]'))
         poll(lambda: status_in(src / "ai/tasks/task_zz.md") == "in_progress", timeout=10)
     assert page.errors == []
+
+
+def test_rows_and_cards_shown_by_show_more_stay_shown_through_the_live_reload(site, page):
+    with site(many_tasks()) as (src, server):
+        page.goto(server.url + LIST_URL)
+        page.locator("[data-more]").click()
+        rows = page.locator("[data-task-table] tbody tr")
+        expect(rows).to_have_count(MANY + 1)
+        page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+        scrolled = page.evaluate("() => window.scrollY")
+        assert scrolled > 1000
+        with page.expect_event("load", timeout=10_000):
+            with (src / "ai/tasks/task_005.md").open("a", encoding="utf-8") as file:
+                file.write("\nA saved line.\n")
+        expect(rows).to_have_count(MANY + 1)
+        assert abs(page.evaluate("() => window.scrollY") - scrolled) < 50
+        page.locator("input[name=q]").fill("task_")  # a new filter starts from the top
+        expect(rows).to_have_count(100)
+
+        page.goto(server.url + BOARD_URL)
+        cards = page.locator('.column[data-status="in_progress"] .card')
+        expect(cards).to_have_count(25)
+        page.locator('.column[data-status="in_progress"] .more button').click()
+        expect(cards).to_have_count(50)
+        with page.expect_event("load", timeout=10_000):
+            with (src / "ai/tasks/task_006.md").open("a", encoding="utf-8") as file:
+                file.write("\nA saved line.\n")
+        expect(cards).to_have_count(50)
+    assert page.errors == []

@@ -22,8 +22,11 @@
   var STATUS_IDS = DATA.statuses.map(function (t) { return t.id; });
   var ROLE_IDS = DATA.roles.map(function (t) { return t.id; });
   var notice = null;
+  // Where the outcome of a change waits for the live reload it brings.
+  var KEPT_NOTICE = "taskmon-notice";
 
   var kind = document.body.dataset.page;
+  showKeptNotice();
   if (kind === "task") setupTaskPage();
   else if (kind === "list") setupList();
   else if (kind === "board") setupBoard();
@@ -102,6 +105,7 @@
       setBusy(busy, false);
       if (reply.ok) {
         showNotice("ok", reply.message + " " + say("saved"));
+        keepNotice(reply.message);
       } else if (reply.httpStatus === 409 || reply.httpStatus === 403) {
         showNotice("error", failureText(reply), reloadButton());
       } else if (reply.offline || reply.httpStatus >= 500) {
@@ -167,7 +171,35 @@
       });
   }
 
+  // A final status takes no further change in the preview (only `task status --force`
+  // undoes it): asked for once more.
+  function confirmed(status) {
+    if (DATA.final.indexOf(status) === -1) return true;
+    return window.confirm(say("confirm_final", { status: statusLabel(status) }));
+  }
+
   // -- the notice ------------------------------------------------------------------
+
+  // The outcome of a change outlives the reload that follows it (the rebuild comes
+  // a moment later): kept for this page, shown once after it loads again.
+  function keepNotice(text) {
+    try {
+      sessionStorage.setItem(KEPT_NOTICE, JSON.stringify(
+        { text: text, page: location.pathname, at: Date.now() }));
+    } catch (e) { /* private mode */ }
+  }
+
+  function showKeptNotice() {
+    var kept = null;
+    try {
+      kept = JSON.parse(sessionStorage.getItem(KEPT_NOTICE) || "null");
+      sessionStorage.removeItem(KEPT_NOTICE);
+    } catch (e) { return; }
+    // Only a reload of the same page soon after the change shows it.
+    if (kept && kept.page === location.pathname && Date.now() - kept.at < 60000) {
+      showNotice("ok", kept.text + " " + say("updated"));
+    }
+  }
 
   // button: { action, text, onclick } for "Retry" or "Reload", when one helps.
   function showNotice(state, text, button) {
@@ -252,6 +284,7 @@
       var button = el("button", { type: "button", "data-status": to,
         class: "taskmon-status-button status status-" + to }, statusLabel(to));
       button.addEventListener("click", function () {
+        if (!confirmed(to)) return;
         run(function () { return changeStatus([target], to); }, buttons());
       });
       row.appendChild(button);
@@ -452,6 +485,7 @@
           { status: known(seen, STATUS_IDS) } };
       });
       var status = choice.value;
+      if (!confirmed(status)) return;
       run(function () { return changeStatus(targets, status); }, [apply, choice]);
     });
     sync();
@@ -542,6 +576,7 @@
         " " + say("allowed_hint", { allowed: allowed }));
       return;
     }
+    if (!confirmed(to)) return;
     card.classList.add("taskmon-busy");
     var shown = from === undefined ? {} : { status: known(from, STATUS_IDS) };
     run(function () {

@@ -328,12 +328,16 @@
     var state = null;
     var matches = [];
     var limit = LIST_PAGE;
+    var kept = keptShown("list");
 
     function render(next) {
       var started = performance.now();
       if (next) {
         state = next;
-        limit = LIST_PAGE;
+        // The first render shows as many rows as before a reload; a new filter, the first.
+        limit = kept || LIST_PAGE;
+        if (!kept) keepShown("list", null);
+        kept = null;
       }
       var sortKey = SORTS[state.sort] ? state.sort : "";
       var cacheKey = sortKey + ":" + state.order;
@@ -386,6 +390,7 @@
 
     more.addEventListener("click", function () {
       limit += LIST_PAGE;
+      keepShown("list", limit);
       fill();
     });
     // A new sort key from the narrow-screen choice starts in its natural order, as a
@@ -409,6 +414,22 @@
   }
 
   /** The rows (or cards) in record order; a page older than data.js gets none. */
+  // How far "show more" went, kept in the page's history entry: a reload (the preview
+  // reloads on every save) shows as many again, so the browser can scroll back to
+  // where the reader was. A new filter starts from the first page again.
+  function keptShown(name) {
+    var kept = history.state && history.state.taskmonShown;
+    return (kept && kept[name]) || null;
+  }
+
+  function keepShown(name, value) {
+    if (value === null && !keptShown(name)) return;
+    var entry = Object.assign({}, history.state);
+    entry.taskmonShown = Object.assign({}, entry.taskmonShown);
+    entry.taskmonShown[name] = value;
+    history.replaceState(entry, "");
+  }
+
   function alignedRows(nodes) {
     if (nodes.length !== records.length) return [];
     for (var i = 0; i < nodes.length; i++) {
@@ -448,12 +469,15 @@
     var announce = document.querySelector("[data-board-status]");
     var limits = {};
     var state = null;
+    var kept = keptShown("board");
 
     function render(next) {
       var started = performance.now();
       if (next) {
         state = next;
-        limits = {};
+        limits = kept || {};
+        if (!kept) keepShown("board", null);
+        kept = null;
       }
       var passes = matcher(state);
       var shownStatuses = state.status.length ? statuses.filter(function (s) {
@@ -569,6 +593,7 @@
         more.appendChild(el("button", { type: "button", "class": "button" }));
         more.firstChild.addEventListener("click", function () {
           limits[key] = (limits[key] || COLUMN_PAGE) + COLUMN_PAGE;
+          keepShown("board", limits);
           render();
         });
         column.appendChild(more);

@@ -445,6 +445,29 @@ BOARD_GEOMETRY = """() => {
 }"""
 
 
+def test_a_long_unbroken_word_in_a_title_wraps_instead_of_widening_the_page(tmp_path, browser):
+    word = "Supercalifragilistic" * 8
+    files = {"ai/tasks/a.md": task_text("a", f"Fix {word} now", "pending", "planner",
+                                        "executor", "", "2025-02-24 10:00", "Body.\n"),
+             "ai/tasks/b.md": task_text("b", "Its neighbour", "pending", "planner",
+                                        "executor", "", "2025-02-24 11:00", "Body.\n")}
+    out = build(write_tree(tmp_path / "src", files), tmp_path / "out").output_dir
+    page = new_page(browser, viewport=DESKTOP)
+    page.goto(url(out, "tasks/index.html"))
+    wrap = page.locator(".table-wrap")
+    assert wrap.evaluate("w => w.scrollWidth <= w.clientWidth"), wrap.evaluate(
+        "w => [w.scrollWidth, w.clientWidth]")
+    page.screenshot(path=ARTIFACTS / "views-list-long-title.png")
+    phone = new_page(browser, viewport=PHONE)
+    for name in ("a", "b"):  # its own page, and the page linking to it as next or previous
+        phone.goto(url(out, f"tasks/{name}.html"))
+        assert phone.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    phone.screenshot(path=ARTIFACTS / "views-task-phone-long-neighbour.png", full_page=True)
+    assert page.errors == phone.errors == []
+    page.context.close()
+    phone.context.close()
+
+
 def test_board_columns_fit_a_desktop_and_lanes_share_one_scroller(sites, browser):
     page = new_page(browser, viewport=DESKTOP)
     page.goto(url(sites["en"], "board.html"))

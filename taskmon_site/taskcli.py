@@ -510,7 +510,7 @@ def _show(args: argparse.Namespace, config: Config) -> None:
         ("updated", task.updated_raw or "-"),
         ("completed", task.completed_raw or "-"),
         ("progress", f"{task.progress.done}/{task.progress.total}"),
-        ("work log", f"{len(task.worklog)} entries"),
+        ("work log", f"{len(task.worklog)} entr{'y' if len(task.worklog) == 1 else 'ies'}"),
         ("file", task.src_uri),
     ]
     print(_shown(task.id))

@@ -161,7 +161,7 @@ def test_show_prints_the_fields_and_the_allowed_next_statuses(repo, capsys):
         "  updated:       2025-02-23 23:52:30\n"
         "  completed:     -\n"
         "  progress:      1/1\n"
-        "  work log:      1 entries\n"
+        "  work log:      1 entry\n"
         "  file:          ai/tasks/task_en.md\n"
     )
 

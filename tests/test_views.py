@@ -123,3 +123,16 @@ def test_search_index_is_built_and_replaced(build_site):
     leftovers = sorted(p.name for p in [*builder.output_dir.iterdir(),
                                         *bundle.parent.iterdir()] if p.name.startswith("."))
     assert leftovers == [".taskmon-manifest.json", ".taskmon-state"]  # the build's own
+
+
+@pytest.mark.parametrize("lang, one, two", [("en", "1 entry", "2 entries"),
+                                            ("zh", "1 条记录", "2 条记录")])
+def test_the_work_log_counts_its_entries_in_words(build_site, lang, one, two):
+    log = "# Work log\n\n## planner (2025-02-24 10:00)\nA.\n"
+    builder = build_site({"ai/tasks/a.md": f"---\ntask_id: a\n---\n{log}",
+                          "ai/tasks/b.md": f"---\ntask_id: b\n---\n{log}"
+                                           "## executor (2025-02-25 10:00)\nB.\n"},
+                         {"lang": lang, "search": "false"})
+    for name, words in (("a", one), ("b", two)):
+        page = (builder.output_dir / f"tasks/{name}.html").read_text(encoding="utf-8")
+        assert f'<span class="badge">{words}</span>' in page

@@ -468,6 +468,19 @@ def test_a_long_unbroken_word_in_a_title_wraps_instead_of_widening_the_page(tmp_
     phone.context.close()
 
 
+def test_a_board_filtered_to_nothing_says_so(sites, page):
+    page.goto(url(sites["zh"], "board.html"))
+    empty = page.locator("[data-no-matches]")
+    expect(empty).to_be_hidden()
+    page.fill("input[name=q]", "没有这样的任务")
+    expect(empty).to_be_visible()
+    expect(empty).to_have_text("没有符合筛选条件的任务。")
+    page.screenshot(path=ARTIFACTS / "views-board-no-matches-zh.png")
+    page.fill("input[name=q]", "")
+    expect(empty).to_be_hidden()
+    assert page.errors == []
+
+
 def test_board_columns_fit_a_desktop_and_lanes_share_one_scroller(sites, browser):
     page = new_page(browser, viewport=DESKTOP)
     page.goto(url(sites["en"], "board.html"))

@@ -467,6 +467,7 @@
     var statuses = Object.keys(columns);
     var cards = cardsByRecord(byStatus);
     var announce = document.querySelector("[data-board-status]");
+    var empty = document.querySelector("[data-no-matches]");
     var limits = {};
     var state = null;
     var kept = keptShown("board");
@@ -520,6 +521,7 @@
         }));
       }
       showCounts(form, counts, shown);
+      if (empty) empty.hidden = shown > 0;
       board.dispatchEvent(new CustomEvent("taskmon:rendered", { bubbles: true }));
       performance.measure("taskmon-filter", { start: started });
     }

@@ -133,6 +133,7 @@ def test_the_outcome_of_a_change_is_still_shown_after_the_reload(site, page):
             re.compile(r"\bstatus-review\b"))
         expect(page.locator("#taskmon-notice .taskmon-notice-text")).to_have_text(
             "task_a: status is now Review. The page shows it now.")
+        expect(page.locator("[data-updated-notice]")).to_be_hidden()  # the reader's own
         page.screenshot(path=ARTIFACTS / "actions-status-after-reload.png")
         page.reload()  # shown once: not again on the next load
         expect(page.locator("#taskmon-notice")).to_have_count(0)

@@ -195,9 +195,12 @@
       kept = JSON.parse(sessionStorage.getItem(KEPT_NOTICE) || "null");
       sessionStorage.removeItem(KEPT_NOTICE);
     } catch (e) { return; }
-    // Only a reload of the same page soon after the change shows it.
+    // Only a reload of the same page soon after the change shows it. The change was
+    // this reader's own: the task page does not flag it as changed since last opened.
     if (kept && kept.page === location.pathname && Date.now() - kept.at < 60000) {
       showNotice("ok", kept.text + " " + say("updated"));
+      var flag = document.querySelector("article.task [data-updated-notice]");
+      if (flag) flag.hidden = true;
     }
   }
 

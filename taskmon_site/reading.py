@@ -9,6 +9,7 @@ read becomes a :class:`Problem` on the task; reading never raises for bad input.
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from pathlib import Path
 from typing import Any, Callable
@@ -344,7 +345,7 @@ def _description_title(heads: list[Heading], tokens: list[Token]) -> str:
 def _lead(tokens: list[Token]) -> str:
     """The text of the body's first paragraph not inside a list or quote (else of its
     first paragraph): what a body without a description section opens with."""
-    paragraphs = [(opening.level, token) for opening, token in zip(tokens, tokens[1:])
+    paragraphs = [(opening.level, token) for opening, token in itertools.pairwise(tokens)
                   if opening.type == "paragraph_open" and token.type == "inline"]
     first = next((t for level, t in paragraphs if level == 0), None) or next(
         (t for _, t in paragraphs), None)

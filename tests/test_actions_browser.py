@@ -125,7 +125,7 @@ def test_a_status_button_changes_the_file_and_the_page_updates(site, page):
 
 
 def test_the_outcome_of_a_change_is_still_shown_after_the_reload(site, page):
-    with site() as (src, server):
+    with site() as (_, server):
         page.goto(task_url(server, "task_a"))
         with page.expect_event("load", timeout=10_000):
             page.locator('button[data-status="review"]').click()
@@ -146,8 +146,8 @@ def test_a_final_status_is_set_only_when_confirmed(site, page):
         asked = []
         page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
         page.locator('button[data-status="completed"]').click()
-        assert asked == ["Completed is a final status: the preview offers no change after it "
-                         "(only `taskmon-site task status --force` undoes it). Set it?"]
+        assert asked == [("Completed is a final status: the preview offers no change after "
+                          "it (only `taskmon-site task status --force` undoes it). Set it?")]
         expect(page.locator("#taskmon-notice")).to_have_count(0)
         assert status_in(src / "ai/tasks/task_a.md") == "in_progress"
         page.on("dialog", lambda dialog: (asked.append(dialog.message), dialog.accept()))

@@ -116,9 +116,9 @@ def test_rows_and_cards_shown_by_show_more_stay_shown_through_the_live_reload(si
         page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
         scrolled = page.evaluate("() => window.scrollY")
         assert scrolled > 1000
-        with page.expect_event("load", timeout=10_000):
-            with (src / "ai/tasks/task_005.md").open("a", encoding="utf-8") as file:
-                file.write("\nA saved line.\n")
+        with page.expect_event("load", timeout=10_000), \
+                (src / "ai/tasks/task_005.md").open("a", encoding="utf-8") as file:
+            file.write("\nA saved line.\n")
         expect(rows).to_have_count(MANY + 1)
         assert abs(page.evaluate("() => window.scrollY") - scrolled) < 50
         page.locator("input[name=q]").fill("task_")  # a new filter starts from the top
@@ -129,8 +129,8 @@ def test_rows_and_cards_shown_by_show_more_stay_shown_through_the_live_reload(si
         expect(cards).to_have_count(25)
         page.locator('.column[data-status="in_progress"] .more button').click()
         expect(cards).to_have_count(50)
-        with page.expect_event("load", timeout=10_000):
-            with (src / "ai/tasks/task_006.md").open("a", encoding="utf-8") as file:
-                file.write("\nA saved line.\n")
+        with page.expect_event("load", timeout=10_000), \
+                (src / "ai/tasks/task_006.md").open("a", encoding="utf-8") as file:
+            file.write("\nA saved line.\n")
         expect(cards).to_have_count(50)
     assert page.errors == []

@@ -168,7 +168,7 @@ def test_a_bad_flag_value_is_named_by_its_flag(src, capsys, monkeypatch):
     monkeypatch.setenv("TASKMON_TITLE", "ok")
     monkeypatch.setenv("TASKMON_STALE_DAYS", "-2")
     assert run(capsys, str(src), "--lang", "fr", "--stale-days", "x") == (
-        2, "ERROR: invalid configuration:\n"
-           "  - TASKMON_STALE_DAYS: expected a whole number of days ≥ 0, got '-2'\n"
-           "  - --lang: expected 'zh' or 'en', got 'fr'\n"
-           "  - --stale-days: expected a whole number of days, got 'x'\n")
+        2, ("ERROR: invalid configuration:\n"
+            "  - TASKMON_STALE_DAYS: expected a whole number of days ≥ 0, got '-2'\n"
+            "  - --lang: expected 'zh' or 'en', got 'fr'\n"
+            "  - --stale-days: expected a whole number of days, got 'x'\n"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 from conftest import full_tasks
@@ -102,7 +102,7 @@ def test_entry_headings_with_a_time_zone_offset_or_fractions_of_a_second(build_s
         ("researcher", "2025-02-23 23:51:07+08:00",
          datetime(2025, 2, 23, 23, 51, 7, tzinfo=timezone(timedelta(hours=8)))),
         ("planner", "2025-02-23T23:51:07Z",
-         datetime(2025, 2, 23, 23, 51, 7, tzinfo=timezone.utc)),
+         datetime(2025, 2, 23, 23, 51, 7, tzinfo=UTC)),
         ("executor", "2025-02-23 23:51 +08:00",
          datetime(2025, 2, 23, 23, 51, tzinfo=timezone(timedelta(hours=8)))),
         ("debugger", "2025-02-23 23:51:07.123456789", datetime(2025, 2, 23, 23, 51, 7, 123456)),

@@ -136,3 +136,21 @@ def test_the_work_log_counts_its_entries_in_words(build_site, lang, one, two):
     for name, words in (("a", one), ("b", two)):
         page = (builder.output_dir / f"tasks/{name}.html").read_text(encoding="utf-8")
         assert f'<span class="badge">{words}</span>' in page
+
+
+def test_a_body_opening_with_the_title_heading_shows_it_once(build_site):
+    builder = build_site({
+        "ai/tasks/a.md": "---\ntask_id: a\n---\n# Fix login\n\n## Notes\nText.\n",
+        "ai/tasks/b.md": "---\ntask_id: b\n---\n# 任务描述\n修复登录。\n",
+        "ai/tasks/c.md": "---\ntask_id: c\ntitle: Own title\n---\n# Fix login\nText.\n",
+        "ai/tasks/d.md": "---\ntask_id: d\n---\nFirst a paragraph.\n\n# Later title\n",
+    }, {"search": "false"})
+
+    def h1s(name: str) -> list[str]:
+        page = (builder.output_dir / f"tasks/{name}.html").read_text(encoding="utf-8")
+        return re.findall(r"<h1[^>]*>[^<]*", page)
+
+    assert h1s("a") == ['<h1 id="fix-login">Fix login']  # the page's, with the anchor
+    assert h1s("b") == ["<h1>修复登录", '<h1 id="任务描述">任务描述 ']
+    assert h1s("c") == ["<h1>Own title", '<h1 id="fix-login">Fix login ']
+    assert h1s("d") == ["<h1>Later title", '<h1 id="later-title">Later title ']

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -117,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         if args.command == "build":
-            code = run_build(config)
+            code = run_build(config, _output_name(args))
         elif args.command == "serve":
             from taskmon_site.serve import run_serve
 
@@ -136,11 +137,18 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def run_build(config: Config) -> int:
+def _output_name(args: argparse.Namespace) -> str:
+    """The output folder named as it was set: the flag, the variable or the key."""
+    if args.output is not None:
+        return "--output"
+    return "TASKMON_OUTPUT" if "TASKMON_OUTPUT" in os.environ else "output"
+
+
+def run_build(config: Config, output_name: str = "output") -> int:
     from taskmon_site.build import BuildError, SiteBuilder, one_build_at_a_time
 
     try:
-        prepare_output_dir(config.output_dir, config.source_dir)
+        prepare_output_dir(config.output_dir, config.source_dir, output_name)
     except ConfigError as exc:
         log.error("%s", exc)
         return 2

@@ -306,23 +306,23 @@ def _problem_line(config_file: Path, problem: str, overridden: set[str]) -> int 
     return None
 
 
-def prepare_output_dir(path: Path, source_dir: Path) -> None:
+def prepare_output_dir(path: Path, source_dir: Path, name: str = "output") -> None:
     """Create the output folder, or raise a ConfigError saying why it cannot be used:
     also when it is the source folder or holds it (pages would be written among the
-    files, and none of them read)."""
+    files, and none of them read). *name* is the setting as it was given (``-o``…)."""
     if source_dir.resolve().is_relative_to(path.resolve()):
         what = "is the source folder" if source_dir.resolve() == path.resolve() else (
             f"holds the source folder {source_dir}")
-        raise ConfigError([(f"output: {path} {what}: the site would be written among its "
+        raise ConfigError([(f"{name}: {path} {what}: the site would be written among its "
                             "files and none of them read; choose a folder of its own")])
     if path.exists() and not path.is_dir():
-        raise ConfigError([f"output: not a folder: {path}"])
+        raise ConfigError([f"{name}: not a folder: {path}"])
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ConfigError([f"output: cannot create folder {path}: {exc.strerror}"]) from None
+        raise ConfigError([f"{name}: cannot create folder {path}: {exc.strerror}"]) from None
     if not os.access(path, os.W_OK):
-        raise ConfigError([f"output: cannot write into folder {path}"])
+        raise ConfigError([f"{name}: cannot write into folder {path}"])
 
 
 def _apply(config: Config, values: dict, folder: Path, origin: str, problems: list) -> None:

@@ -25,7 +25,7 @@ def run(capsys, *args: str) -> tuple[int, str]:
 def test_output_that_is_a_file(src, tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     assert run(capsys, str(src), "-o", str(tmp_path / "file")) == (
-        2, f"ERROR: invalid configuration:\n  - output: not a folder: {tmp_path / 'file'}\n")
+        2, f"ERROR: invalid configuration:\n  - --output: not a folder: {tmp_path / 'file'}\n")
     assert (tmp_path / "file").read_text() == "x"
 
 
@@ -39,11 +39,11 @@ def test_output_that_is_or_holds_the_source_folder(src, tmp_path, capsys):
     (src / "tasks" / "index.html").write_text("mine too")
     before = _files(tmp_path)
     assert run(capsys, str(src), "-o", str(src)) == (
-        2, (f"ERROR: invalid configuration:\n  - output: {src} is the source folder: the site "
+        2, (f"ERROR: invalid configuration:\n  - --output: {src} is the source folder: the site "
             "would be written among its files and none of them read; choose a folder of "
             "its own\n"))
     assert run(capsys, str(src), "-o", str(tmp_path)) == (
-        2, (f"ERROR: invalid configuration:\n  - output: {tmp_path} holds the source folder "
+        2, (f"ERROR: invalid configuration:\n  - --output: {tmp_path} holds the source folder "
             f"{src}: the site would be written among its files and none of them read; "
             "choose a folder of its own\n"))
     assert _files(tmp_path) == before
@@ -92,11 +92,23 @@ def test_output_holding_selected_files_of_other_kinds_or_behind_a_link(src, tmp_
     assert (src / "out" / "tasks.json").is_file()
 
 
+def test_an_unusable_output_folder_is_named_as_it_was_set(src, tmp_path, capsys, monkeypatch):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("TASKMON_OUTPUT", str(tmp_path / "file"))
+    assert run(capsys, str(src)) == (
+        2, (f"ERROR: invalid configuration:\n  - TASKMON_OUTPUT: not a folder: "
+            f"{tmp_path / 'file'}\n"))
+    monkeypatch.delenv("TASKMON_OUTPUT")
+    (src / "taskmon.toml").write_text(f'output = "{tmp_path / "file"}"\n')
+    assert run(capsys, str(src)) == (
+        2, f"ERROR: invalid configuration:\n  - output: not a folder: {tmp_path / 'file'}\n")
+
+
 def test_output_inside_a_file(src, tmp_path, capsys):
     (tmp_path / "file").write_text("x")
     out = tmp_path / "file" / "site"
     assert run(capsys, str(src), "-o", str(out)) == (
-        2, f"ERROR: invalid configuration:\n  - output: cannot create folder {out}: "
+        2, f"ERROR: invalid configuration:\n  - --output: cannot create folder {out}: "
            "Not a directory\n")
 
 
@@ -104,7 +116,7 @@ def test_output_that_cannot_be_created(src, capsys):
     code, err = run(capsys, str(src), "-o", "/proc/nope")
     assert code == 2
     assert err.startswith("ERROR: invalid configuration:\n"
-                          "  - output: cannot create folder /proc/nope: ")
+                          "  - --output: cannot create folder /proc/nope: ")
     assert "Traceback" not in err
 
 
@@ -140,7 +152,7 @@ def test_a_build_leaves_its_state_without_a_write_ahead_log(src, tmp_path, capsy
 
 
 def test_ctrl_c_is_one_line_and_exit_code_130(src, tmp_path, capsys, monkeypatch):
-    def interrupted(config):
+    def interrupted(config, output_name):
         raise KeyboardInterrupt
 
     monkeypatch.setattr("taskmon_site.cli.run_build", interrupted)

@@ -163,6 +163,8 @@ class Page:
 class Task(Page):
     id: str = ""
     title_from: str = "id"
+    #: The anchor of the heading the body opens with when it shows the title ("": none).
+    title_anchor: str = ""
     status: str | None = None
     status_raw: str = ""
     current_role: str | None = None

@@ -194,6 +194,7 @@ class Reader:
         task.sort_keys()
         task.toc = [h for h in heads if 1 <= h.level <= 2]
         task.title, task.title_from = _title(task, meta_title, heads, tokens)
+        task.title_anchor = _title_anchor(task.title, tokens)
         task.text = _plain_text(tokens)
         desc = task.sections.get("description")
         task.summary = _first_sentence(desc.text if desc else _lead(tokens))
@@ -320,12 +321,30 @@ def _title(task: Task, meta_title: str, heads: list[Heading],
     if meta_title:
         return meta_title, "front matter"
     for head in heads:
-        if head.level == 1 and section_kind(head.text) is None:
-            return head.text, "heading"
+        if head.level == 1 and head.text and section_kind(head.text) is None:
+            return _heading_text(tokens, head) or head.text, "heading"
     described = _description_title(heads, tokens)
     if described:
         return described, "description"
     return task.id, "id"
+
+
+def _heading_text(tokens: list[Token], head: Heading) -> str:
+    """The text a heading shows, without Markdown marks (``**Bold** `x` &amp; y`` shows
+    ``Bold x & y``)."""
+    for opening, inline in itertools.pairwise(tokens):
+        if opening.type == "heading_open" and opening.map and opening.map[0] == head.line:
+            return " ".join(inline_text(inline).split())
+    return ""
+
+
+def _title_anchor(title: str, tokens: list[Token]) -> str:
+    """The anchor of the level-1 heading the body opens with, when it shows the title
+    (the page shows that heading as its own title rather than twice); else ""."""
+    if len(tokens) > 1 and tokens[0].type == "heading_open" and tokens[0].tag == "h1" and \
+            " ".join(inline_text(tokens[1]).split()) == title:
+        return str(tokens[0].attrGet("id") or "")
+    return ""
 
 
 def _description_title(heads: list[Heading], tokens: list[Token]) -> str:

@@ -109,7 +109,8 @@ def test_list_lines_up_columns_of_chinese_text(repo, capsys):
 def test_list_and_show_escape_control_characters_of_the_files(repo, capsys):
     en = (repo / "ai/tasks/task_en.md").read_text("utf-8")
     (repo / "ai/tasks/task_en.md").write_text(en.replace(
-        "# Add the export button", "# Add \x1b[31mred\x1b[0m\texport"), "utf-8")
+        "status: in_progress\n", 'status: in_progress\ntitle: "Add \\e[31mred\\e[0m\\texport"\n'),
+        "utf-8")
     assert run(repo, "list", "--status", "in_progress") == 0
     assert capsys.readouterr().out == (
         "ID       STATUS       ROLE → NEXT         TITLE\n"

@@ -144,13 +144,23 @@ def test_a_body_opening_with_the_title_heading_shows_it_once(build_site):
         "ai/tasks/b.md": "---\ntask_id: b\n---\n# 任务描述\n修复登录。\n",
         "ai/tasks/c.md": "---\ntask_id: c\ntitle: Own title\n---\n# Fix login\nText.\n",
         "ai/tasks/d.md": "---\ntask_id: d\n---\nFirst a paragraph.\n\n# Later title\n",
+        "ai/tasks/e.md": "---\ntask_id: e\ntitle: Same title\n---\n# Same title\n",
+        "ai/tasks/f.md": "---\ntask_id: f\n---\n# **Bold** `x` &amp; y\n",
+        "ai/tasks/g.md": "---\ntask_id: g\n---\n#\n\n# Real title\n",
     }, {"search": "false"})
 
     def h1s(name: str) -> list[str]:
         page = (builder.output_dir / f"tasks/{name}.html").read_text(encoding="utf-8")
         return re.findall(r"<h1[^>]*>[^<]*", page)
 
-    assert h1s("a") == ['<h1 id="fix-login">Fix login']  # the page's, with the anchor
+    assert h1s("a") == ['<h1 id="fix-login">Fix login ']  # the page's, with the anchor
     assert h1s("b") == ["<h1>修复登录", '<h1 id="任务描述">任务描述 ']
     assert h1s("c") == ["<h1>Own title", '<h1 id="fix-login">Fix login ']
     assert h1s("d") == ["<h1>Later title", '<h1 id="later-title">Later title ']
+    assert h1s("e") == ['<h1 id="same-title">Same title ']
+    page = (builder.output_dir / "tasks/f.html").read_text(encoding="utf-8")
+    assert page.count("<h1") == 1
+    assert ('<h1 id="bold-x--y"><strong>Bold</strong> <code>x</code> &amp; y <a '
+            'class="header-anchor" href="#bold-x--y">#</a></h1>') in page
+    titles = {t.id: t.title for t in builder.site.tasks}
+    assert (titles["f"], titles["g"]) == ("Bold x & y", "Real title")

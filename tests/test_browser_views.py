@@ -481,6 +481,21 @@ def test_a_board_filtered_to_nothing_says_so(sites, page):
     assert page.errors == []
 
 
+def test_columns_put_back_when_lanes_go_off_are_sized_for_their_cards(sites, page):
+    page.goto(url(sites["en"], "board.html"))
+    page.fill("input[name=q]", "zzzz")
+    page.check("input[name=lanes]")
+    page.fill("input[name=q]", "")
+    page.uncheck("input[name=lanes]")
+    expect(page.locator(".board > .column.is-collapsed")).to_have_count(
+        page.eval_on_selector_all(".board > .column", "cs => cs.filter(c => "
+                                  "!c.querySelector('.card')).length"))
+    assert page.eval_on_selector_all(
+        ".board > .column", "cs => cs.filter(c => c.querySelector('.card'))"
+        ".every(c => !c.classList.contains('is-collapsed') && c.offsetWidth > 100)")
+    assert page.errors == []
+
+
 def test_board_columns_fit_a_desktop_and_lanes_share_one_scroller(sites, browser):
     page = new_page(browser, viewport=DESKTOP)
     page.goto(url(sites["en"], "board.html"))

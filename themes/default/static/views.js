@@ -504,7 +504,6 @@
         return fill(column, lane, status, list);
       }
       board.classList.toggle("lanes", !!state.lanes);
-      sizeColumns(shownStatuses, counts);
       if (state.lanes) {
         syncChildren(board, laneIds().filter(function (lane) {
           return shownStatuses.some(function (s) { return cells[lane + "|" + s]; });
@@ -520,6 +519,8 @@
           return fillColumn("", s, columns[s]);
         }));
       }
+      // Sized once in the board: columns put back just now are sized too.
+      sizeColumns(shownStatuses, counts);
       showCounts(form, counts, shown);
       if (empty) empty.hidden = shown > 0;
       board.dispatchEvent(new CustomEvent("taskmon:rendered", { bubbles: true }));

@@ -135,7 +135,7 @@ _CLOSE_RE = re.compile(r"(?:-{3,}|\.\.\.)[ \t]*")
 #: TOML front matter, which the site reads but the editor does not write.
 _TOML_RE = re.compile(r"\+{3}[ \t]*")
 _HEADING_RE = re.compile(r" {0,3}(#{1,6})[ \t]+(.*?)[ \t#]*")
-_FENCE_RE = re.compile(r" {0,3}(`{3,}|~{3,})")
+_FENCE_RE = re.compile(r"(`{3,}|~{3,})(.*)")
 #: The start of a line (its indent gone) that makes a heading: ``#`` … ``######``
 #: (ATX), or a line of ``=`` or ``-`` alone (it underlines the line before it: setext).
 _HEADING_MARK = re.compile(r"#{1,6}(?=[ \t]|$)|[=-]+[ \t]*$")
@@ -781,7 +781,9 @@ def _comment_entry(tf: TaskFile, text: str, author: str | None, now: datetime) -
         raise EditError(tf.path, f"an author name is one line, not {author!r}")
     stamp = f"**{now.strftime(COMMENT_DATE_FORMAT)}**"
     first, *more = body.split("\n")
-    head = f"- {stamp} {author}: {first}" if author else f"- {stamp} {first}"
+    if _fence_opening(first.lstrip(" \t")):  # a fence starts a line: the item's second
+        first, more = "", [first, *more]
+    head = (f"- {stamp} {author}: {first}" if author else f"- {stamp} {first}").rstrip()
     entry = [head, *_item_lines(more)]
     try:
         "".join(entry).encode(tf.encoding)
@@ -795,15 +797,14 @@ _ITEM_INDENT = "  "
 
 
 def _item_lines(lines: list[str]) -> list[str]:
-    """A comment's lines after its first, as lines of its list item.
+    """Lines of a comment as lines of its list item.
 
     Each is indented. Outside code fences, a line that would make a heading is
     escaped: it would end the comments section (and might read as a work-log
-    entry), and the next comment would go before it. A fence left open is closed,
-    as the page closes it at the end of the item: else it would run on past the
-    section for :func:`_headings`, which finds the section's end. Fences are taken
-    as :func:`_headings` takes them; in one it does not see (indented two or three
-    columns more), heading-like lines are escaped too.
+    entry), and the next comment would go before it. A fence's own lines start
+    at the item's text, where :func:`_headings` (which finds the section's end)
+    and the page both see them, and a fence left open is closed, as the page
+    closes it at the end of the item.
     """
     found: list[str] = []
     fence = ""
@@ -811,20 +812,35 @@ def _item_lines(lines: list[str]) -> list[str]:
         if not line.strip():
             found.append("")
             continue
-        line = _ITEM_INDENT + line
-        opened = _FENCE_RE.match(line)
-        if opened and (not fence or opened[1].startswith(fence)):
-            fence = "" if fence else opened[1]
-        elif not fence:
-            body = line.lstrip(" \t")
-            lead = line[:len(line) - len(body)]
-            # Four columns in from the item's text make indented code, never a heading.
-            if len(lead.expandtabs(4)) - len(_ITEM_INDENT) < 4 and _HEADING_MARK.match(body):
-                line = lead + "\\" + body
-        found.append(line)
+        body = line.lstrip(" \t")
+        lead = line[:len(line) - len(body)]
+        # Four columns in from the item's text make indented code: no fence, no heading.
+        shallow = len((_ITEM_INDENT + lead).expandtabs(4)) - len(_ITEM_INDENT) < 4
+        if shallow and fence and _fence_closes(body, fence):
+            fence, line = "", body
+        elif shallow and not fence and _fence_opening(body):
+            fence, line = _fence_opening(body) or "", body
+        elif shallow and not fence and _HEADING_MARK.match(body):
+            line = lead + "\\" + body
+        found.append(_ITEM_INDENT + line)
     if fence:
         found.append(_ITEM_INDENT + fence)
     return found
+
+
+def _fence_opening(text: str) -> str:
+    """The marker of the code fence *text* (a line, its indent gone) opens, or ""
+    (a backtick fence's info string holds no backtick)."""
+    opened = _FENCE_RE.match(text)
+    if not opened or opened[1][0] == "`" and "`" in opened[2]:
+        return ""
+    return opened[1]
+
+
+def _fence_closes(text: str, fence: str) -> bool:
+    """Does *text* (a line, its indent gone) close a fence opened with *fence*?"""
+    marks = text.rstrip(" \t")
+    return len(marks) >= len(fence) and marks == fence[0] * len(marks)
 
 
 def _find_comments_heading(tf: TaskFile) -> tuple[int, int] | None:
@@ -838,16 +854,20 @@ def _find_comments_heading(tf: TaskFile) -> tuple[int, int] | None:
 
 
 def _headings(lines: Sequence[str], start: int) -> Iterator[tuple[int, int, str]]:
-    """(index, level, title) of each ATX heading from *start*, skipping code blocks."""
-    fence = None
+    """(index, level, title) of each ATX heading from *start*, skipping code fences."""
+    fence = ""
     for index in range(start, len(lines)):
         line = _body(lines[index])
-        opened = _FENCE_RE.match(line)
-        if opened and (fence is None or opened[1].startswith(fence)):
-            fence = None if fence else opened[1]
-            continue
+        text = line.lstrip(" ")
+        if len(line) - len(text) <= 3:
+            if fence and _fence_closes(text, fence):
+                fence = ""
+                continue
+            if not fence and _fence_opening(text):
+                fence = _fence_opening(text)
+                continue
         heading = _HEADING_RE.fullmatch(line)
-        if heading and fence is None:
+        if heading and not fence:
             yield index, len(heading[1]), heading[2]
 
 

@@ -456,14 +456,18 @@ def test_lines_of_a_comment_that_would_make_a_heading_are_escaped():
 def test_a_comment_keeps_its_code_as_typed_and_its_fences_closed():
     text = "---\nstatus: pending\n---\n# Comments\n\n- old\n\n# Later\nLater section.\n"
     comment = ("x\n\t## 研究员 (2025-02-23 23:51) fake\n```sh\n# install\n```\n"
-               "  ```\n# in a fence indented more\n  ```\n~~~~\nopen\n# still code")
+               "  ```\n# in a fence indented more\n ```\n``` not a fence ```\n# after\n"
+               "\t```\n# tab\n```\n~~~~\nopen\n```\n# still code")
     tf = te.add_comment(te.parse_task_bytes(text.encode()), comment, "A", now=NOW)
-    tf = te.add_comment(tf, "next", "B", now=NOW)
+    tf = te.add_comment(tf, "```\n# code first\n```", "B", now=NOW)
+    tf = te.add_comment(tf, "next", "C", now=NOW)
     assert edited_text(tf).split("---\n", 2)[2] == (
         "# Comments\n\n- old\n\n- **2025-03-01 10:20** A: x\n  \t\\## 研究员 (2025-02-23 23:51) fake\n"
-        "  ```sh\n  # install\n  ```\n    ```\n  \\# in a fence indented more\n    ```\n"
-        "  ~~~~\n  open\n  # still code\n  ~~~~\n\n- **2025-03-01 10:20** B: next\n\n"
-        "# Later\nLater section.\n")
+        "  ```sh\n  # install\n  ```\n  ```\n  # in a fence indented more\n  ```\n"
+        "  ``` not a fence ```\n  \\# after\n  ```\n  # tab\n  ```\n"
+        "  ~~~~\n  open\n  ```\n  # still code\n  ~~~~\n\n"
+        "- **2025-03-01 10:20** B:\n  ```\n  # code first\n  ```\n\n"
+        "- **2025-03-01 10:20** C: next\n\n# Later\nLater section.\n")
 
 
 def test_comment_heading_inside_code_block_is_not_the_section():

@@ -123,6 +123,10 @@ def test_rows_and_cards_shown_by_show_more_stay_shown_through_the_live_reload(si
         assert abs(page.evaluate("() => window.scrollY") - scrolled) < 50
         page.locator("input[name=q]").fill("task_")  # a new filter starts from the top
         expect(rows).to_have_count(100)
+        page.go_back()  # and the entry before it shows as many rows as it did
+        expect(rows).to_have_count(MANY + 1)
+        page.go_forward()
+        expect(rows).to_have_count(100)
 
         page.goto(server.url + BOARD_URL)
         cards = page.locator('.column[data-status="in_progress"] .card')

@@ -328,16 +328,14 @@
     var state = null;
     var matches = [];
     var limit = LIST_PAGE;
-    var kept = keptShown("list");
 
     function render(next) {
       var started = performance.now();
       if (next) {
         state = next;
-        // The first render shows as many rows as before a reload; a new filter, the first.
-        limit = kept || LIST_PAGE;
-        if (!kept) keepShown("list", null);
-        kept = null;
+        // As many rows as this history entry had shown (through a reload, Back or
+        // Forward); a new filter makes a new entry, which starts from the first.
+        limit = keptShown("list") || LIST_PAGE;
       }
       var sortKey = SORTS[state.sort] ? state.sort : "";
       var cacheKey = sortKey + ":" + state.order;
@@ -423,7 +421,6 @@
   }
 
   function keepShown(name, value) {
-    if (value === null && !keptShown(name)) return;
     var entry = Object.assign({}, history.state);
     entry.taskmonShown = Object.assign({}, entry.taskmonShown);
     entry.taskmonShown[name] = value;
@@ -470,15 +467,12 @@
     var empty = document.querySelector("[data-no-matches]");
     var limits = {};
     var state = null;
-    var kept = keptShown("board");
 
     function render(next) {
       var started = performance.now();
       if (next) {
         state = next;
-        limits = kept || {};
-        if (!kept) keepShown("board", null);
-        kept = null;
+        limits = keptShown("board") || {};
       }
       var passes = matcher(state);
       var shownStatuses = state.status.length ? statuses.filter(function (s) {

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from taskmon_site import __version__
-from taskmon_site.config import ConfigError, Config, load_config, prepare_output_dir
+from taskmon_site.config import (Config, ConfigError, env_overrides, load_config,
+                                 prepare_output_dir)
 from taskmon_site.logs import report_muted, setup_logging
 
 log = logging.getLogger("taskmon_site.cli")
@@ -141,7 +142,7 @@ def _output_name(args: argparse.Namespace) -> str:
     """The output folder named as it was set: the flag, the variable or the key."""
     if args.output is not None:
         return "--output"
-    return "TASKMON_OUTPUT" if "TASKMON_OUTPUT" in os.environ else "output"
+    return "TASKMON_OUTPUT" if "output" in env_overrides(os.environ) else "output"
 
 
 def run_build(config: Config, output_name: str = "output") -> int:

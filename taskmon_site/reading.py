@@ -334,15 +334,20 @@ def _heading_text(tokens: list[Token], head: Heading) -> str:
     ``Bold x & y``)."""
     for opening, inline in itertools.pairwise(tokens):
         if opening.type == "heading_open" and opening.map and opening.map[0] == head.line:
-            return " ".join(inline_text(inline).split())
+            return _one_line(inline)
     return ""
+
+
+def _one_line(inline: Token) -> str:
+    """What an inline token shows, its runs of spaces and line breaks made one space."""
+    return " ".join(inline_text(inline).split())
 
 
 def _title_anchor(title: str, tokens: list[Token]) -> str:
     """The anchor of the level-1 heading the body opens with, when it shows the title
     (the page shows that heading as its own title rather than twice); else ""."""
     if len(tokens) > 1 and tokens[0].type == "heading_open" and tokens[0].tag == "h1" and \
-            " ".join(inline_text(tokens[1]).split()) == title:
+            _one_line(tokens[1]) == title:
         return str(tokens[0].attrGet("id") or "")
     return ""
 

@@ -781,7 +781,7 @@ def _comment_entry(tf: TaskFile, text: str, author: str | None, now: datetime) -
         raise EditError(tf.path, f"an author name is one line, not {author!r}")
     stamp = f"**{now.strftime(COMMENT_DATE_FORMAT)}**"
     first, *more = body.split("\n")
-    if _fence_opening(first.lstrip(" \t")):  # a fence starts a line: the item's second
+    if _fence_step(first.lstrip(" \t"), ""):  # a fence starts a line: the item's second
         first, more = "", [first, *more]
     head = (f"- {stamp} {author}: {first}" if author else f"- {stamp} {first}").rstrip()
     entry = [head, *_item_lines(more)]
@@ -816,10 +816,9 @@ def _item_lines(lines: list[str]) -> list[str]:
         lead = line[:len(line) - len(body)]
         # Four columns in from the item's text make indented code: no fence, no heading.
         shallow = len((_ITEM_INDENT + lead).expandtabs(4)) - len(_ITEM_INDENT) < 4
-        if shallow and fence and _fence_closes(body, fence):
-            fence, line = "", body
-        elif shallow and not fence and _fence_opening(body):
-            fence, line = _fence_opening(body) or "", body
+        step = _fence_step(body, fence) if shallow else None
+        if step is not None:
+            fence, line = step, body
         elif shallow and not fence and _HEADING_MARK.match(body):
             line = lead + "\\" + body
         found.append(_ITEM_INDENT + line)
@@ -828,19 +827,18 @@ def _item_lines(lines: list[str]) -> list[str]:
     return found
 
 
-def _fence_opening(text: str) -> str:
-    """The marker of the code fence *text* (a line, its indent gone) opens, or ""
-    (a backtick fence's info string holds no backtick)."""
+def _fence_step(text: str, fence: str) -> str | None:
+    """The code fence open after *text* (a line, its indent gone) when it opens one
+    (its marker) or closes *fence*, the one open (""); None when it does neither. A
+    backtick fence's info string holds no backtick."""
+    if fence:
+        marks = text.rstrip(" \t")
+        closes = len(marks) >= len(fence) and marks == fence[0] * len(marks)
+        return "" if closes else None
     opened = _FENCE_RE.match(text)
     if not opened or opened[1][0] == "`" and "`" in opened[2]:
-        return ""
+        return None
     return opened[1]
-
-
-def _fence_closes(text: str, fence: str) -> bool:
-    """Does *text* (a line, its indent gone) close a fence opened with *fence*?"""
-    marks = text.rstrip(" \t")
-    return len(marks) >= len(fence) and marks == fence[0] * len(marks)
 
 
 def _find_comments_heading(tf: TaskFile) -> tuple[int, int] | None:
@@ -859,13 +857,10 @@ def _headings(lines: Sequence[str], start: int) -> Iterator[tuple[int, int, str]
     for index in range(start, len(lines)):
         line = _body(lines[index])
         text = line.lstrip(" ")
-        if len(line) - len(text) <= 3:
-            if fence and _fence_closes(text, fence):
-                fence = ""
-                continue
-            if not fence and _fence_opening(text):
-                fence = _fence_opening(text)
-                continue
+        step = _fence_step(text, fence) if len(line) - len(text) <= 3 else None
+        if step is not None:
+            fence = step
+            continue
         heading = _HEADING_RE.fullmatch(line)
         if heading and not fence:
             yield index, len(heading[1]), heading[2]

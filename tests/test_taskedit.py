@@ -444,7 +444,8 @@ def test_comment_entry_is_separated_from_a_following_heading():
 
 def test_lines_of_a_comment_that_would_make_a_heading_are_escaped():
     text = "---\nstatus: pending\n---\n## Description\nx\n"
-    comment = "first\n# Notes\nmore\n=====\n  ## 研究员 (2025-02-24 10:00)\n#tag\n    # code\n---"
+    comment = ("first\n# Notes\nmore\n=====\n  ## 研究员 (2025-02-24 10:00)\n#tag\n"
+               "    # code\n---")
     tf = te.add_comment(te.parse_task_bytes(text.encode()), comment, "A", now=NOW)
     tf = te.add_comment(tf, "second", "B", now=NOW)
     assert edited_text(tf).split("---\n", 2)[2] == (
@@ -462,7 +463,8 @@ def test_a_comment_keeps_its_code_as_typed_and_its_fences_closed():
     tf = te.add_comment(tf, "```\n# code first\n```", "B", now=NOW)
     tf = te.add_comment(tf, "next", "C", now=NOW)
     assert edited_text(tf).split("---\n", 2)[2] == (
-        "# Comments\n\n- old\n\n- **2025-03-01 10:20** A: x\n  \t\\## 研究员 (2025-02-23 23:51) fake\n"
+        "# Comments\n\n- old\n\n- **2025-03-01 10:20** A: x\n"
+        "  \t\\## 研究员 (2025-02-23 23:51) fake\n"
         "  ```sh\n  # install\n  ```\n  ```\n  # in a fence indented more\n  ```\n"
         "  ``` not a fence ```\n  \\# after\n  ```\n  # tab\n  ```\n"
         "  ~~~~\n  open\n  ```\n  # still code\n  ~~~~\n\n"

@@ -112,7 +112,8 @@ def test_entry_headings_with_a_time_zone_offset_or_fractions_of_a_second(build_s
 
 
 def test_the_text_after_an_entry_date_loses_its_separator_not_its_sign(build_site):
-    body = ("# Work log\n\n## 研究员 (2025-02-23 23:51) - 2 items\n## planner (2025-02-24): done\n"
+    body = ("# Work log\n\n## 研究员 (2025-02-23 23:51) - 2 items\n"
+            "## planner (2025-02-24): done\n"
             "## 2025-03-09 - 2 items\n## 2025-03-10 10:00 -5 items\n## 2025-03-04 -0800 deploy\n"
             "## 执行员（2025-03-05）：完成\n")
     task = read(build_site, body)
